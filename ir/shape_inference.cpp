@@ -228,7 +228,8 @@ Expected<TensorType> inferImpl(OpKind k, std::span<const TensorType> in, const A
       if (a.stride[i] < 1) return fail(k, "stride must be >= 1, got {}", shapeString(a.stride));
       if (a.start[i] < 0 || a.start[i] > a.limit[i] || a.limit[i] > x.shape[i])
         return fail(k, "range [{}, {}) of dim {} is out of bounds for {}", a.start[i], a.limit[i], i, x);
-      s.push_back((a.limit[i] - a.start[i] + a.stride[i] - 1) / a.stride[i]);
+      int64_t extent = a.limit[i] - a.start[i];  // >= 0, no overflow: 0 <= start <= limit
+      s.push_back(extent / a.stride[i] + (extent % a.stride[i] != 0 ? 1 : 0));
     }
     return TensorType{x.dtype, s};
   }
@@ -242,7 +243,8 @@ Expected<TensorType> inferImpl(OpKind k, std::span<const TensorType> in, const A
       bool same = t.dtype == first.dtype && t.rank() == first.rank();
       for (int64_t d = 0; same && d < t.rank(); ++d) same = d == axis || t.shape[d] == first.shape[d];
       if (!same) return fail(k, "operand {} ({}) does not match {} outside axis {}", i, t, first, axis);
-      out.shape[axis] += t.shape[axis];
+      if (__builtin_add_overflow(out.shape[axis], t.shape[axis], &out.shape[axis]))
+        return fail(k, "result extent along axis {} overflows", axis);
     }
     return out;
   }
@@ -252,7 +254,10 @@ Expected<TensorType> inferImpl(OpKind k, std::span<const TensorType> in, const A
     if (auto ok = requireList(k, "low", a.low, x.shape.size(), 0); !ok) return ok.takeError();
     if (auto ok = requireList(k, "high", a.high, x.shape.size(), 0); !ok) return ok.takeError();
     TensorType out = x;
-    for (size_t i = 0; i < x.shape.size(); ++i) out.shape[i] += a.low[i] + a.high[i];
+    for (size_t i = 0; i < x.shape.size(); ++i)
+      if (__builtin_add_overflow(out.shape[i], a.low[i], &out.shape[i]) ||
+          __builtin_add_overflow(out.shape[i], a.high[i], &out.shape[i]))
+        return fail(k, "padding {} + {} of {} overflows", shapeString(a.low), shapeString(a.high), x);
     return out;
   }
   case OpKind::ReduceSum:
@@ -325,9 +330,12 @@ std::optional<Shape> broadcastShapes(const Shape &a, const Shape &b) {
 
 int64_t windowOutputSize(int64_t in, int64_t window, int64_t stride, int64_t padLo, int64_t padHi,
                          int64_t dilation) {
-  if (window < 1 || stride < 1 || dilation < 1) return -1;
-  int64_t effective = dilation * (window - 1) + 1;
-  int64_t span = in + padLo + padHi - effective;
+  if (window < 1 || stride < 1 || dilation < 1 || in < 0 || padLo < 0 || padHi < 0) return -1;
+  int64_t effective, padded, span;
+  if (__builtin_mul_overflow(dilation, window - 1, &effective) || __builtin_add_overflow(effective, 1, &effective) ||
+      __builtin_add_overflow(in, padLo, &padded) || __builtin_add_overflow(padded, padHi, &padded))
+    return -1;
+  span = padded - effective;
   if (span < 0) return -1;
   return span / stride + 1;
 }

@@ -146,6 +146,17 @@ TEST(ShapeInference, OverflowingShapesAreRejected) {
   EXPECT_FALSE(inferType(OpKind::Neg, std::vector{huge}, NoAttrs{}).ok());
 }
 
+TEST(ShapeInference, HugeAttributesAreRejectedWithoutOverflow) {
+  constexpr int64_t kMax = INT64_MAX;
+  EXPECT_FALSE(inferType(OpKind::Pad, std::vector{f32({4})}, PadAttrs{{kMax}, {1}, 0.0}).ok());
+  EXPECT_EQ(infer(OpKind::Slice, {f32({4})}, SliceAttrs{{0}, {4}, {kMax}}), f32({1}));
+  EXPECT_FALSE(inferType(OpKind::Conv2d, std::vector{f32({1, 1, 4, 4}), f32({1, 1, 2, 2})},
+                         ConvAttrs{{1, 1}, {0, 0}, {kMax, 1}}).ok());
+  EXPECT_FALSE(inferType(OpKind::Conv2d, std::vector{f32({1, 1, 4, 4}), f32({1, 1, 2, 2})},
+                         ConvAttrs{{1, 1}, {kMax, 0}, {1, 1}}).ok());
+  EXPECT_FALSE(inferType(OpKind::Concat, std::vector{f32({kMax / 2 + 1}), f32({kMax / 2 + 1})}, ConcatAttrs{0}).ok());
+}
+
 TEST(ShapeInference, NumpyBroadcastShapes) {
   EXPECT_EQ(broadcastShapes({3}, {2, 1}), Shape({2, 3}));
   EXPECT_EQ(broadcastShapes({}, {4}), Shape({4}));
