@@ -15,6 +15,7 @@
 
 #include "ir/diagnostic.h"
 #include "ir/ir.h"
+#include "passes/optimizer_config.h"
 
 namespace dlc {
 
@@ -29,6 +30,13 @@ struct PassOptions {
   std::set<std::string, std::less<>> debugOnly;
   /// Where debug output goes.
   std::FILE *debugStream = stderr;
+  /// simplify: also apply rewrites that are exact only up to the sign of zero, NaN/inf
+  /// propagation or rounding (x + 0 -> x, x * 0 -> 0, sum of a broadcast -> multiply).
+  /// Off by default: strict numerics, every rewrite preserves results bitwise.
+  bool fastMath = false;
+  /// train-step: the loss function, optimizer, parameters, clipping
+  /// (passes/optimizer_config.h).
+  TrainStepOptions trainStep;
 
   bool debugEnabled(std::string_view pass) const { return debugOnly.count(pass) != 0; }
 };
