@@ -1,0 +1,59 @@
+//===- codegen/jit.h - compiling kernels to native code ---------------------===//
+//
+// Jit compiles KernelSpecs with ORC's LLJIT, one LLVM module (and context) per kernel,
+// several modules in parallel on ORC's compile threads, and keeps every compiled kernel
+// in an in-memory cache keyed by a hash of its LLVM IR text: a kernel whose IR was seen
+// before (in this or another executable, e.g. the same `add` on the same shapes) is not
+// compiled again. The header is LLVM-free; the LLJIT lives behind a pimpl.
+//
+// Thread-safe: compile() may be called concurrently.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "codegen/kernel_plan.h"
+#include "codegen/options.h"
+#include "codegen/target.h"
+#include "ir/diagnostic.h"
+
+namespace dlc {
+
+/// The native entry point of a kernel (kernel_plan.h describes the ABI).
+using KernelFn = void (*)(void **buffers, int64_t begin, int64_t end);
+
+class Jit {
+ public:
+  /// A new JIT for the target and numerics in \p opts.
+  static Expected<std::shared_ptr<Jit>> create(const CodegenOptions &opts);
+  /// The process-wide JIT for \p opts' target and numerics, created on first use, so
+  /// that executables share compiled kernels. It lives until the process exits.
+  static Expected<std::shared_ptr<Jit>> shared(const CodegenOptions &opts);
+  ~Jit();
+  Jit(const Jit &) = delete;
+  Jit &operator=(const Jit &) = delete;
+
+  /// Compiles \p kernels (cache hits are free) and returns their entry points, in order.
+  /// The nodes the kernels refer to are only read during the call.
+  Expected<std::vector<KernelFn>> compile(std::span<const KernelSpec> kernels);
+
+  const TargetInfo &target() const;
+  const CodegenOptions &options() const;
+
+  struct Stats {
+    int64_t compiled = 0;   ///< kernels compiled to native code
+    int64_t cacheHits = 0;  ///< kernels found in the cache
+  };
+  Stats stats() const;
+
+ private:
+  struct Impl;
+  explicit Jit(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace dlc

@@ -1,0 +1,191 @@
+//===- codegen/kernel_plan.cpp - kernels: groups of nodes with one loop domain ===//
+//
+// Chooses each kernel's loop domain and chunk size. A domain is flat (the root's
+// elements by linear index) when every access of the group is the same linear index;
+// otherwise it is the root's shape with all but the last dim parallel. The chunk size
+// aims at a fixed amount of work per chunk, computed from the shapes only.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/kernel_plan.h"
+
+#include <algorithm>
+
+namespace dlc {
+namespace {
+
+/// Work per chunk that amortizes the dispatch of a chunk (~ a few microseconds).
+constexpr int64_t kTargetChunkWork = int64_t{1} << 15;
+
+int64_t product(const Shape &s, size_t from, size_t to) {
+  int64_t p = 1;
+  for (size_t i = from; i < to; ++i) p *= s[i];
+  return p;
+}
+
+/// True when output element i of \p n reads only element i of each operand (or an
+/// operand with one element): the node can run over a flat domain.
+bool isLinearAccess(const Node &n) {
+  switch (n.kind()) {
+  case OpKind::Constant:
+  case OpKind::Neg:
+  case OpKind::Abs:
+  case OpKind::Sign:
+  case OpKind::Exp:
+  case OpKind::Log:
+  case OpKind::Tanh:
+  case OpKind::Sigmoid:
+  case OpKind::Sqrt:
+  case OpKind::Rsqrt:
+  case OpKind::Cast:
+  case OpKind::Add:
+  case OpKind::Sub:
+  case OpKind::Mul:
+  case OpKind::Div:
+  case OpKind::Max:
+  case OpKind::Min:
+  case OpKind::Pow:
+  case OpKind::Compare:
+  case OpKind::Select:
+  case OpKind::Reshape:
+    return true;
+  case OpKind::Broadcast: {
+    // Inserting size-1 dims keeps the row-major order; a one-element operand is a splat.
+    int64_t in = n.operand(0)->type().numElements();
+    return in == 1 || in == n.type().numElements();
+  }
+  case OpKind::Iota:
+  case OpKind::Transpose:
+  case OpKind::Slice:
+  case OpKind::Concat:
+  case OpKind::Pad:
+  case OpKind::ReduceSum:
+  case OpKind::ReduceMax:
+  case OpKind::MatMul:
+  case OpKind::Conv2d:
+  case OpKind::Conv2dInputGrad:
+  case OpKind::Conv2dFilterGrad:
+  case OpKind::MaxPool2d:
+  case OpKind::MaxPool2dGrad:
+  case OpKind::AvgPool2d:
+  case OpKind::AvgPool2dGrad:
+  case OpKind::OneHot:
+    return false;
+  }
+  DL_UNREACHABLE("covered switch");
+}
+
+/// Rough arithmetic per output element of \p n, for chunk sizing only.
+int64_t workPerElement(const Node &n) {
+  const int64_t out = std::max<int64_t>(1, n.type().numElements());
+  switch (n.kind()) {
+  case OpKind::ReduceSum:
+  case OpKind::ReduceMax:
+    return std::max<int64_t>(1, n.operand(0)->type().numElements() / out);
+  case OpKind::MatMul: {
+    const Shape &a = n.operand(0)->shape();
+    bool ta = n.attrsAs<MatMulAttrs>().transposeA;
+    return std::max<int64_t>(1, ta ? a[a.size() - 2] : a.back());
+  }
+  case OpKind::Conv2d: {
+    const Shape &w = n.operand(1)->shape();
+    return std::max<int64_t>(1, w[1] * w[2] * w[3]);
+  }
+  case OpKind::Conv2dInputGrad: {
+    const Shape &w = n.operand(1)->shape();
+    return std::max<int64_t>(1, w[0] * w[2] * w[3]);
+  }
+  case OpKind::Conv2dFilterGrad: {
+    const Shape &dy = n.operand(1)->shape();
+    return std::max<int64_t>(1, dy[0] * dy[2] * dy[3]);
+  }
+  case OpKind::MaxPool2d:
+  case OpKind::AvgPool2d:
+  case OpKind::AvgPool2dGrad: {
+    const auto &a = n.attrsAs<PoolAttrs>();
+    return std::max<int64_t>(1, a.window[0] * a.window[1]);
+  }
+  case OpKind::MaxPool2dGrad: {  // every covering window recomputes its argmax
+    const auto &a = n.attrsAs<PoolAttrs>();
+    int64_t win = a.window[0] * a.window[1];
+    return std::max<int64_t>(1, win * win);
+  }
+  case OpKind::Constant:
+  case OpKind::Iota:
+  case OpKind::Neg:
+  case OpKind::Abs:
+  case OpKind::Sign:
+  case OpKind::Exp:
+  case OpKind::Log:
+  case OpKind::Tanh:
+  case OpKind::Sigmoid:
+  case OpKind::Sqrt:
+  case OpKind::Rsqrt:
+  case OpKind::Cast:
+  case OpKind::Add:
+  case OpKind::Sub:
+  case OpKind::Mul:
+  case OpKind::Div:
+  case OpKind::Max:
+  case OpKind::Min:
+  case OpKind::Pow:
+  case OpKind::Compare:
+  case OpKind::Select:
+  case OpKind::Broadcast:
+  case OpKind::Reshape:
+  case OpKind::Transpose:
+  case OpKind::Slice:
+  case OpKind::Concat:
+  case OpKind::Pad:
+  case OpKind::OneHot:
+    return 1;
+  }
+  DL_UNREACHABLE("covered switch");
+}
+
+}  // namespace
+
+int64_t LoopDomain::parallelExtent() const {
+  return product(shape, 0, static_cast<size_t>(parallelDims));
+}
+
+int64_t LoopDomain::innerExtent() const {
+  return product(shape, static_cast<size_t>(parallelDims), shape.size());
+}
+
+KernelSpec makeNodeKernel(const Node &n, size_t nodeIndex) {
+  KernelSpec k;
+  k.name = fmt::format("{}_{}", n.mnemonic(), nodeIndex);
+  k.kind = n.kind() == OpKind::MatMul ? KernelKind::MatMul : KernelKind::Loop;
+  k.nodes = {&n};
+  for (const Value *v : n.operands())
+    if (std::find(k.inputs.begin(), k.inputs.end(), v) == k.inputs.end()) k.inputs.push_back(v);
+  k.outputs = {n.result()};
+
+  const Shape &out = n.type().shape;
+  if (k.kind == KernelKind::Loop && (out.size() <= 1 || isLinearAccess(n))) {
+    k.domain = LoopDomain{{n.type().numElements()}, 1, true};
+  } else {
+    // Rows: every dim but the last is parallel. MatMul's output has rank >= 2.
+    k.domain = LoopDomain{out, static_cast<int>(out.size()) - 1, false};
+  }
+  const int64_t unitWork =
+      std::max<int64_t>(1, k.domain.innerExtent()) * workPerElement(n);
+  k.chunk = std::max<int64_t>(1, kTargetChunkWork / unitWork);
+  return k;
+}
+
+KernelPlan planKernels(const Function &f, const KernelPlanOptions &opts) {
+  KernelPlan plan;
+  for (size_t i = 0; i < f.numNodes(); ++i) {
+    const Node &n = *f.nodes()[i];
+    if (n.kind() == OpKind::Reshape && opts.aliasReshapes) {
+      plan.aliases.emplace_back(n.result(), n.operand(0));
+      continue;
+    }
+    plan.kernels.push_back(makeNodeKernel(n, i));
+    if (opts.forceChunk > 0) plan.kernels.back().chunk = opts.forceChunk;
+  }
+  return plan;
+}
+
+}  // namespace dlc

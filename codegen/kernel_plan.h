@@ -1,0 +1,97 @@
+//===- codegen/kernel_plan.h - kernels: groups of nodes with one loop domain ===//
+//
+// The backend's unit of code is a kernel: a group of nodes that share one loop domain
+// and become one LLVM function with the ABI
+//
+//     void kernel(void **buffers, int64_t begin, int64_t end);
+//
+// `buffers` holds one pointer per kernel input, then one per output; [begin, end) is a
+// chunk of the kernel's parallel index space (the first `parallelDims` dims of the
+// domain, flattened row-major). Every output element is computed by exactly one chunk,
+// in a fixed order, so results do not depend on how the runtime splits the space or on
+// the number of threads.
+//
+// Today every node is its own kernel (fusion will form larger groups); the plan is
+// LLVM-free so that the runtime and tools can inspect it.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ir/diagnostic.h"
+#include "ir/ir.h"
+
+namespace dlc {
+
+/// How a kernel's body is generated.
+enum class KernelKind : uint8_t {
+  /// One loop nest over the domain; each output element comes from the elemental
+  /// generators of the group's nodes (elementwise ops, data movement, reductions,
+  /// convolutions and pooling: every op has one).
+  Loop,
+  /// The blocked matrix multiply: the domain is the output; its rows are the parallel
+  /// space and each row accumulates over k ascending into a vectorized row of C.
+  MatMul,
+};
+
+/// The iteration space of a kernel.
+struct LoopDomain {
+  /// The iteration shape: the root's shape, or [numElements] when `flat`.
+  Shape shape;
+  /// The leading dims of `shape` that form the parallel index space.
+  int parallelDims = 1;
+  /// The domain walks the root's elements by their row-major linear index (every access
+  /// of the group is linear), so the innermost loop runs over [begin, end) directly.
+  bool flat = true;
+
+  /// Size of the parallel index space: the product of the leading `parallelDims` dims.
+  int64_t parallelExtent() const;
+  /// Iterations inside one parallel index (product of the remaining dims).
+  int64_t innerExtent() const;
+};
+
+/// One kernel of a function's schedule.
+struct KernelSpec {
+  /// Readable and stable: `<mnemonic>_<node index>` for one-node kernels (`add_3`).
+  std::string name;
+  KernelKind kind = KernelKind::Loop;
+  /// The group, in program order; the last node is the root, whose result is written.
+  std::vector<const Node *> nodes;
+  /// Values read from memory, in buffer order (buffers[0 .. inputs.size())).
+  std::vector<const Value *> inputs;
+  /// Values written, in buffer order after the inputs.
+  std::vector<const Value *> outputs;
+  LoopDomain domain;
+  /// Parallel indices per chunk: fixed by the shapes alone, never by the thread count.
+  int64_t chunk = 1;
+
+  const Node &root() const { return *nodes.back(); }
+  size_t numBuffers() const { return inputs.size() + outputs.size(); }
+};
+
+struct KernelPlanOptions {
+  /// A reshape shares its operand's storage (no kernel) instead of copying it.
+  bool aliasReshapes = true;
+  /// When > 0, every kernel uses chunks of this many parallel indices (tests use it to
+  /// check that results do not depend on the partition).
+  int64_t forceChunk = 0;
+};
+
+/// The kernel schedule of a function, in program order.
+struct KernelPlan {
+  std::vector<KernelSpec> kernels;
+  /// (value, storage owner): `value` needs no kernel; it is `owner`'s bytes, reinterpreted.
+  /// An owner may itself alias an earlier value (a reshape of a reshape).
+  std::vector<std::pair<const Value *, const Value *>> aliases;
+};
+
+/// Splits \p f into kernels (one per node for now). \p f must be verified.
+KernelPlan planKernels(const Function &f, const KernelPlanOptions &opts = {});
+
+/// The one-node kernel of \p n, the \p nodeIndex-th node of its function.
+KernelSpec makeNodeKernel(const Node &n, size_t nodeIndex);
+
+}  // namespace dlc

@@ -1,0 +1,87 @@
+//===- codegen/llvm_support.cpp - pipeline, IR text, assembly, kernel modules ===//
+//
+// The default O1-O3 module pipeline of the new pass manager, run with the target
+// machine's cost model so that the loop vectorizer uses the target's vector width.
+//
+//===----------------------------------------------------------------------===//
+#include <llvm/Analysis/CGSCCPassManager.h>
+#include <llvm/Analysis/LoopAnalysisManager.h>
+#include <llvm/IR/DiagnosticInfo.h>
+#include <llvm/IR/DiagnosticPrinter.h>
+#include <llvm/IR/LegacyPassManager.h>
+#include <llvm/IR/PassManager.h>
+#include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/raw_ostream.h>
+
+#include "codegen/llvm_support.h"
+
+namespace dlc::cg {
+namespace {
+
+/// Keeps "loop not vectorized" and other remarks off stderr; reports real errors.
+void handleDiagnostic(const llvm::DiagnosticInfo &di, void *) {
+  if (di.getSeverity() != llvm::DS_Error) return;
+  llvm::DiagnosticPrinterRawOStream printer(llvm::errs());
+  llvm::errs() << "dlc: LLVM error: ";
+  di.print(printer);
+  llvm::errs() << "\n";
+}
+
+}  // namespace
+
+std::pair<std::unique_ptr<llvm::LLVMContext>, std::unique_ptr<llvm::Module>>
+newKernelModule(const std::string &name, const llvm::DataLayout &dl, const std::string &triple) {
+  auto ctx = std::make_unique<llvm::LLVMContext>();
+  ctx->setDiagnosticHandlerCallBack(handleDiagnostic);
+  auto m = std::make_unique<llvm::Module>(name, *ctx);
+  m->setDataLayout(dl);
+  m->setTargetTriple(triple);
+  return {std::move(ctx), std::move(m)};
+}
+
+void optimizeModule(llvm::Module &m, llvm::TargetMachine &tm, int optLevel) {
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PipelineTuningOptions pto;
+  pto.LoopVectorization = optLevel >= 2;
+  pto.SLPVectorization = optLevel >= 2;
+  llvm::PassBuilder pb(&tm, pto);
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+
+  llvm::OptimizationLevel level = llvm::OptimizationLevel::O2;
+  switch (optLevel) {
+  case 0: level = llvm::OptimizationLevel::O0; break;
+  case 1: level = llvm::OptimizationLevel::O1; break;
+  case 2: level = llvm::OptimizationLevel::O2; break;
+  default: level = llvm::OptimizationLevel::O3; break;
+  }
+  llvm::ModulePassManager mpm = optLevel == 0 ? pb.buildO0DefaultPipeline(level)
+                                              : pb.buildPerModuleDefaultPipeline(level);
+  mpm.run(m, mam);
+}
+
+std::string moduleText(const llvm::Module &m) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  m.print(os, nullptr);
+  os.flush();
+  return s;
+}
+
+Expected<std::string> emitAssembly(llvm::Module &m, llvm::TargetMachine &tm) {
+  llvm::SmallString<4096> buf;
+  llvm::raw_svector_ostream os(buf);
+  llvm::legacy::PassManager pm;
+  if (tm.addPassesToEmitFile(pm, os, nullptr, llvm::CGFT_AssemblyFile))
+    return makeError(Location{}, "the target cannot emit assembly");
+  pm.run(m);
+  return std::string(buf.str());
+}
+
+}  // namespace dlc::cg

@@ -1,0 +1,61 @@
+//===- codegen/llvm_support.h - LLVM plumbing shared inside codegen ---------===//
+//
+// INTERNAL to codegen/: this header includes LLVM. Public codegen headers and every
+// other folder stay LLVM-free (DESIGN section 1); they reach this through jit.h and
+// emit.h.
+//
+// Target machines with the strict numeric contract, the optimization pipeline, text
+// and assembly printing, and the conversion of llvm::Error into dlc::Error.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <llvm/IR/Module.h>
+#include <llvm/Support/CodeGen.h>
+#include <llvm/Support/Error.h>
+#include <llvm/Target/TargetMachine.h>
+#include <llvm/Target/TargetOptions.h>
+
+#include "codegen/options.h"
+#include "codegen/target.h"
+#include "ir/diagnostic.h"
+
+namespace dlc::cg {
+
+/// Registers the native target, its assembly printer and parser (once per process).
+void initializeLlvm();
+
+/// Converts \p e (which must be a failure) into a dlc Error prefixed with \p what.
+Error toError(llvm::Error e, std::string_view what);
+
+/// TargetOptions of the numeric contract: no FMA contraction and no unsafe math unless
+/// fast math is requested.
+llvm::TargetOptions targetOptions(const CodegenOptions &opts);
+/// The code generator's optimization level for LLVM opt level \p level (0-3).
+llvm::CodeGenOpt::Level codegenLevel(int level);
+
+/// A TargetMachine for \p t (used for optimization, assembly and by the JIT's compilers).
+Expected<std::unique_ptr<llvm::TargetMachine>> makeTargetMachine(const TargetInfo &t,
+                                                                  const CodegenOptions &opts);
+
+/// A fresh context and an empty module for one kernel, with the given data layout and
+/// triple; the context keeps LLVM's optimization remarks off stderr.
+std::pair<std::unique_ptr<llvm::LLVMContext>, std::unique_ptr<llvm::Module>>
+newKernelModule(const std::string &name, const llvm::DataLayout &dl, const std::string &triple);
+
+/// Runs LLVM's default per-module pipeline at \p optLevel with \p tm's cost model (which
+/// decides the vector width of the loop vectorizer).
+void optimizeModule(llvm::Module &m, llvm::TargetMachine &tm, int optLevel);
+
+/// The module printed as LLVM assembly text.
+std::string moduleText(const llvm::Module &m);
+
+/// Native assembly of \p m (which should be optimized already).
+Expected<std::string> emitAssembly(llvm::Module &m, llvm::TargetMachine &tm);
+
+}  // namespace dlc::cg

@@ -1,0 +1,88 @@
+//===- codegen/matmul.cpp - the blocked matrix-multiply kernel --------------===//
+//
+// Phase-1 matmul: simple, correct, and already vectorized. The parallel space is the
+// rows of the output (batch x M). For B stored K x N, each row of C is computed in
+// column blocks of kBlockN:
+//
+//     C[i, j0:j1] = 0
+//     for k in 0..K:                        // ascending, as the interpreter
+//       a = A[i, k]
+//       C[i, j0:j1] = C[i, j0:j1] + a * B[k, j0:j1]   // vectorized over j
+//
+// Every C[i, j] sees exactly the interpreter's sequence acc = acc + a*b (no FMA), so the
+// result is bitwise equal. With B stored transposed (N x K) the rows of B are
+// contiguous along k instead, so each C[i, j] is a dot product over k.
+//
+// Packing, register blocking and cache blocking come with the generated GEMM (next
+// phase); this kernel is their correctness reference.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/kernel_emitter.h"
+
+namespace dlc::cg {
+namespace {
+
+/// Columns of C per block: a block of C's row and the B rows it streams stay in L1/L2.
+constexpr int64_t kBlockN = 512;
+
+}  // namespace
+
+void KernelEmitter::emitMatMulBody(llvm::Value *begin, llvm::Value *end) {
+  const Node &n = k_.root();
+  const Value *a = n.operand(0), *w = n.operand(1), *c = n.result();
+  const MatMulAttrs &attrs = n.attrsAs<MatMulAttrs>();
+  const size_t r = c->shape().size();
+  const int64_t m = c->shape()[r - 2], nCols = c->shape()[r - 1];
+  const int64_t k = attrs.transposeA ? a->shape()[r - 2] : a->shape()[r - 1];
+  const DType dt = c->dtype();
+  llvm::Type *t = storageType(ctx(), dt);
+
+  forLoop(begin, end, [&](llvm::Value *p) {  // p = batch * M + i
+    llvm::Value *batch = b_.CreateUDiv(p, i64(m), "batch");
+    llvm::Value *i = b_.CreateURem(p, i64(m), "i");
+    llvm::Value *aBase = b_.CreateMul(batch, i64(m * k), "a.base", true, true);
+    llvm::Value *bBase = b_.CreateMul(batch, i64(k * nCols), "b.base", true, true);
+    llvm::Value *cRow = b_.CreateMul(p, i64(nCols), "c.row", true, true);
+    auto aAt = [&](llvm::Value *q) {  // A[batch, i, q]
+      llvm::Value *off = attrs.transposeA ? b_.CreateAdd(b_.CreateMul(q, i64(m), "", true, true), i, "", true, true)
+                                          : b_.CreateAdd(b_.CreateMul(i, i64(k), "", true, true), q, "", true, true);
+      return generateAt(a, b_.CreateAdd(aBase, off, "", true, true));
+    };
+    auto cPtr = [&](llvm::Value *j) {
+      return b_.CreateInBoundsGEP(t, buffer(c), b_.CreateAdd(cRow, j, "", true, true));
+    };
+
+    if (attrs.transposeB) {
+      forLoop(i64(0), i64(nCols), [&](llvm::Value *j) {
+        llvm::AllocaInst *acc = entryAlloca(t, "acc");
+        b_.CreateStore(constantOf(ctx(), dt, 0.0), acc);
+        llvm::Value *bRow = b_.CreateAdd(bBase, b_.CreateMul(j, i64(k), "", true, true), "", true, true);
+        forLoop(i64(0), i64(k), [&](llvm::Value *q) {
+          llvm::Value *bv = generateAt(w, b_.CreateAdd(bRow, q, "", true, true));
+          b_.CreateStore(add(dt, b_.CreateLoad(t, acc), mul(dt, aAt(q), bv)), acc);
+        }, false, "k");
+        b_.CreateStore(b_.CreateLoad(t, acc), cPtr(j));
+      }, false, "j");
+      return;
+    }
+
+    const int64_t blocks = (nCols + kBlockN - 1) / kBlockN;
+    forLoop(i64(0), i64(blocks), [&](llvm::Value *blk) {
+      llvm::Value *j0 = b_.CreateMul(blk, i64(kBlockN), "j0", true, true);
+      llvm::Value *j1 = b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin,
+                                                 b_.CreateAdd(j0, i64(kBlockN), "", true, true), i64(nCols));
+      forLoop(j0, j1, [&](llvm::Value *j) { b_.CreateStore(constantOf(ctx(), dt, 0.0), cPtr(j)); }, true, "z");
+      forLoop(i64(0), i64(k), [&](llvm::Value *q) {
+        llvm::Value *av = aAt(q);
+        llvm::Value *bRow = b_.CreateAdd(bBase, b_.CreateMul(q, i64(nCols), "", true, true), "", true, true);
+        forLoop(j0, j1, [&](llvm::Value *j) {
+          llvm::Value *bv = generateAt(w, b_.CreateAdd(bRow, j, "", true, true));
+          llvm::Value *ptr = cPtr(j);
+          b_.CreateStore(add(dt, b_.CreateLoad(t, ptr), mul(dt, av, bv)), ptr);
+        }, true, "j");
+      }, false, "k");
+    }, false, "jb");
+  }, false, "p");
+}
+
+}  // namespace dlc::cg

@@ -1,0 +1,120 @@
+//===- runtime/executable.cpp - a compiled function, ready to run -----------===//
+#include "runtime/executable.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <unordered_map>
+
+#include "ir/verifier.h"
+#include "runtime/thread_pool.h"
+
+namespace dlc {
+
+void Executable::ArenaDeleter::operator()(std::byte *p) const { std::free(p); }
+
+Executable::~Executable() = default;
+
+Expected<std::unique_ptr<Executable>> Executable::compile(const Function &f, const ExecutableOptions &opts) {
+  if (Expected<void> ok = verify(f); !ok) return ok.takeError();
+  DL_TRY(std::shared_ptr<Jit> jit, Jit::shared(opts.codegen));
+  const KernelPlan plan = planKernels(f, opts.plan);
+  DL_TRY(std::vector<KernelFn> fns, jit->compile(plan.kernels));
+  const BufferPlan buffers = opts.planner(f, plan);
+
+  std::unique_ptr<Executable> ex(new Executable());
+  ex->name_ = f.name();
+  ex->jit_ = std::move(jit);
+  ex->flushDenormals_ = !opts.keepDenormals;
+  const int threads = opts.codegen.threads > 0 ? opts.codegen.threads : ThreadPool::hardwareThreads();
+  ex->pool_ = threads > 1 ? &ThreadPool::shared(threads) : nullptr;
+
+  std::unordered_map<const Value *, size_t> slotOf;
+  auto slotFor = [&](const Value *v) -> Expected<size_t> {
+    if (auto it = slotOf.find(v); it != slotOf.end()) return it->second;
+    auto it = buffers.slots.find(v);
+    if (it == buffers.slots.end())
+      return makeError(f.loc, "the buffer plan of '@{}' has no slot for a {} value", f.name(), typeString(v->type()));
+    ex->slots_.push_back(Slot{it->second, v->type()});
+    slotOf[v] = ex->slots_.size() - 1;
+    return ex->slots_.size() - 1;
+  };
+  for (size_t i = 0; i < f.numArgs(); ++i) {
+    ex->argTypes_.push_back(f.arg(i)->type());
+    ex->argNames_.push_back(f.arg(i)->name());
+  }
+  for (size_t k = 0; k < plan.kernels.size(); ++k) {
+    const KernelSpec &spec = plan.kernels[k];
+    Step step{spec.name, fns[k], {}, spec.domain.parallelExtent(), spec.chunk};
+    for (const Value *v : spec.inputs) {
+      DL_TRY(size_t s, slotFor(v));
+      step.slots.push_back(s);
+    }
+    for (const Value *v : spec.outputs) {
+      DL_TRY(size_t s, slotFor(v));
+      step.slots.push_back(s);
+    }
+    // An empty output needs no launch (and its domain may divide by a zero extent).
+    if (spec.root().type().numElements() == 0) step.extent = 0;
+    ex->steps_.push_back(std::move(step));
+  }
+  for (const Value *r : f.results()) {
+    DL_TRY(size_t s, slotFor(r));
+    ex->resultSlots_.push_back(s);
+  }
+  const size_t bytes = static_cast<size_t>(std::max<int64_t>(buffers.arenaBytes, kBufferAlignment));
+  ex->arena_.reset(static_cast<std::byte *>(std::aligned_alloc(kBufferAlignment, bytes)));
+  if (!ex->arena_) return makeError(f.loc, "cannot allocate {} bytes of buffers for '@{}'", bytes, f.name());
+  return ex;
+}
+
+std::vector<std::string> Executable::kernelNames() const {
+  std::vector<std::string> names;
+  for (const Step &s : steps_) names.push_back(s.name);
+  return names;
+}
+
+int Executable::numThreads() const { return pool_ ? pool_->numThreads() : 1; }
+
+Expected<std::vector<HostTensor>> Executable::run(std::span<const HostTensor> inputs) {
+  if (inputs.size() != argTypes_.size())
+    return makeError(Location{}, "'@{}' expects {} argument(s), got {}", name_, argTypes_.size(), inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i)
+    if (inputs[i].type() != argTypes_[i]) {
+      std::string what = argNames_[i].empty() ? fmt::format("argument {}", i + 1)
+                                              : fmt::format("argument {} ('%{}')", i + 1, argNames_[i]);
+      return makeError(Location{}, "'@{}' {} expects {}, got {}", name_, what, argTypes_[i], inputs[i].type());
+    }
+
+  std::lock_guard<std::mutex> lock(runMu_);
+  std::vector<void *> ptrs(slots_.size());
+  for (size_t s = 0; s < slots_.size(); ++s) {
+    const BufferSlot &w = slots_[s].where;
+    ptrs[s] = w.kind == BufferSlot::Kind::Argument
+                  ? const_cast<std::byte *>(inputs[static_cast<size_t>(w.index)].raw())  // kernels only read inputs
+                  : arena_.get() + w.offset;
+  }
+  std::vector<void *> args;
+  for (const Step &step : steps_) {
+    if (step.extent == 0) continue;
+    args.clear();
+    for (size_t s : step.slots) args.push_back(ptrs[s]);
+    void **bufs = args.data();
+    KernelFn fn = step.fn;
+    auto chunk = [&](int64_t begin, int64_t end) {
+      ScopedFlushDenormals ftz(flushDenormals_);
+      fn(bufs, begin, end);
+    };
+    if (pool_) pool_->parallelFor(step.extent, step.chunk, chunk);
+    else chunk(0, step.extent);
+  }
+
+  std::vector<HostTensor> results;
+  for (size_t s : resultSlots_) {
+    HostTensor t(slots_[s].type);
+    if (t.numBytes() > 0) std::memcpy(t.raw(), ptrs[s], static_cast<size_t>(t.numBytes()));
+    results.push_back(std::move(t));
+  }
+  return results;
+}
+
+}  // namespace dlc

@@ -1,0 +1,72 @@
+//===- runtime/thread_pool.h - the kernel thread pool and parallel_for -------===//
+//
+// One pool per thread count in the process (two pools on two cores fight, BENCHMARKS.md).
+// parallelFor splits [0, n) into fixed chunks [0, chunk), [chunk, 2 chunk), ...: the
+// boundaries depend only on n and chunk, never on the number of threads, so a kernel
+// that computes each element within one chunk gives identical results on any pool.
+// Which thread runs which chunk is dynamic (an atomic counter), for load balance.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace dlc {
+
+class ThreadPool {
+ public:
+  /// A pool of \p threads threads in all: the calling thread plus threads-1 workers.
+  /// 0 means one per hardware thread.
+  explicit ThreadPool(int threads = 0);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool &) = delete;
+  ThreadPool &operator=(const ThreadPool &) = delete;
+
+  int numThreads() const { return static_cast<int>(workers_.size()) + 1; }
+
+  /// Calls fn(begin, end) once for each chunk of [0, n) and returns when all are done.
+  /// Concurrent callers are served one after the other; fn must not call parallelFor on
+  /// the same pool.
+  void parallelFor(int64_t n, int64_t chunk, const std::function<void(int64_t, int64_t)> &fn);
+
+  /// The process-wide pool with \p threads threads (0: one per hardware thread).
+  static ThreadPool &shared(int threads);
+  /// The number of hardware threads (at least 1).
+  static int hardwareThreads();
+
+ private:
+  struct Job;
+  void workerLoop();
+  static void runChunks(Job &job);
+
+  std::vector<std::thread> workers_;
+  std::mutex callMu_;  ///< one parallelFor at a time
+  std::mutex mu_;
+  std::condition_variable wake_, done_;
+  Job *job_ = nullptr;
+  uint64_t generation_ = 0;
+  int busyWorkers_ = 0;
+  bool stop_ = false;
+};
+
+/// While alive, the calling thread flushes denormal results to zero and treats denormal
+/// inputs as zero (x86 MXCSR FTZ and DAZ); restores the previous mode on destruction.
+/// A no-op when \p enable is false or on other architectures.
+class ScopedFlushDenormals {
+ public:
+  explicit ScopedFlushDenormals(bool enable);
+  ~ScopedFlushDenormals();
+  ScopedFlushDenormals(const ScopedFlushDenormals &) = delete;
+  ScopedFlushDenormals &operator=(const ScopedFlushDenormals &) = delete;
+
+ private:
+  unsigned saved_ = 0;
+  bool active_ = false;
+};
+
+}  // namespace dlc

@@ -1,0 +1,98 @@
+//===- tests/unit/codegen_cases_nn.cpp - cases: matmul, convolution, pooling ===//
+#include "codegen_cases.h"
+#include "ir/shape_inference.h"
+
+namespace dlc::test {
+
+std::vector<JitCase> matmulCases(Rng &r) {
+  std::vector<JitCase> cases;
+  for (DType d : {DType::F32, DType::F64, DType::I32})
+    for (bool ta : {false, true})
+      for (bool tb : {false, true}) {
+        Shape batch = r.shape(r.uniformInt(0, 1));
+        const int64_t m = r.dim(), n = r.dim(), k = r.dim();
+        Shape a = batch, b = batch;
+        a.insert(a.end(), ta ? std::initializer_list<int64_t>{k, m} : std::initializer_list<int64_t>{m, k});
+        b.insert(b.end(), tb ? std::initializer_list<int64_t>{n, k} : std::initializer_list<int64_t>{k, n});
+        cases.push_back(opCase(r, OpKind::MatMul, {TensorType{d, a}, TensorType{d, b}}, MatMulAttrs{ta, tb}));
+      }
+  // Wider than one column block of the blocked kernel, and an empty contraction.
+  cases.push_back(opCase(r, OpKind::MatMul, {f32({3, 37}), f32({37, 531})}, MatMulAttrs{}));
+  cases.push_back(opCase(r, OpKind::MatMul, {f32({4, 0}), f32({0, 5})}, MatMulAttrs{}));
+  return cases;
+}
+
+namespace {
+
+/// Random convolution geometry whose output is not empty.
+struct ConvCase {
+  TensorType x, w, y;
+  ConvAttrs a;
+};
+
+ConvCase randomConv(Rng &r, DType d) {
+  while (true) {
+    ConvCase c;
+    const int64_t n = r.uniformInt(1, 2), ch = r.uniformInt(1, 3), o = r.uniformInt(1, 4);
+    const int64_t h = r.uniformInt(1, 9), w = r.uniformInt(1, 9), kh = r.uniformInt(1, 3), kw = r.uniformInt(1, 3);
+    c.a.stride = {r.uniformInt(1, 2), r.uniformInt(1, 2)};
+    c.a.padding = {r.uniformInt(0, 2), r.uniformInt(0, 2)};
+    c.a.dilation = {r.uniformInt(1, 2), r.uniformInt(1, 2)};
+    c.x = TensorType{d, {n, ch, h, w}};
+    c.w = TensorType{d, {o, ch, kh, kw}};
+    Expected<TensorType> y = inferType(OpKind::Conv2d, std::vector<TensorType>{c.x, c.w}, c.a);
+    if (!y) continue;
+    c.y = *y;
+    return c;
+  }
+}
+
+struct PoolCase {
+  TensorType x, y;
+  PoolAttrs a;
+};
+
+PoolCase randomPool(Rng &r, DType d) {
+  while (true) {
+    PoolCase c;
+    c.a.window = {r.uniformInt(1, 3), r.uniformInt(1, 3)};
+    c.a.stride = {r.uniformInt(1, 3), r.uniformInt(1, 3)};
+    c.a.padding = {r.uniformInt(0, c.a.window[0] - 1), r.uniformInt(0, c.a.window[1] - 1)};
+    c.x = TensorType{d, {r.uniformInt(1, 2), r.uniformInt(1, 3), r.uniformInt(1, 9), r.uniformInt(1, 9)}};
+    Expected<TensorType> y = inferType(OpKind::MaxPool2d, std::vector<TensorType>{c.x}, c.a);
+    if (!y) continue;
+    c.y = *y;
+    return c;
+  }
+}
+
+}  // namespace
+
+std::vector<JitCase> convCases(OpKind k, Rng &r) {
+  std::vector<JitCase> cases;
+  for (DType d : {DType::F32, DType::F64})
+    for (int i = 0; i < 3; ++i) {
+      ConvCase c = randomConv(r, d);
+      if (k == OpKind::Conv2d) cases.push_back(opCase(r, k, {c.x, c.w}, c.a));
+      else if (k == OpKind::Conv2dInputGrad) cases.push_back(opCase(r, k, {c.y, c.w}, c.a, c.x));
+      else cases.push_back(opCase(r, k, {c.x, c.y}, c.a, c.w));
+    }
+  return cases;
+}
+
+std::vector<JitCase> poolCases(OpKind k, Rng &r) {
+  std::vector<JitCase> cases;
+  for (DType d : {DType::F32, DType::F64})
+    for (int i = 0; i < 3; ++i) {
+      PoolCase c = randomPool(r, d);
+      InputStyle style;
+      style.ties = i == 0;  // equal maxima: the first one wins
+      style.special = 0.05;
+      if (k == OpKind::MaxPool2d || k == OpKind::AvgPool2d) cases.push_back(opCase(r, k, {c.x}, c.a, {}, style));
+      else if (k == OpKind::MaxPool2dGrad) cases.push_back(opCase(r, k, {c.x, c.y}, c.a, {}, style));
+      else cases.push_back(opCase(r, k, {c.y}, c.a, c.x, style));
+    }
+  return cases;
+}
+
+}  // namespace dlc::test
