@@ -1,0 +1,58 @@
+//===- tools/cmd_emit.cpp - `dlc emit`: kernels as LLVM IR or assembly ------===//
+//
+// `dlc emit FILE --emit=llvm|llvm-opt|asm [--function=NAME] [--target-cpu=X
+// --target-features=...]` prints every kernel of every function (or of one), as the
+// LLVM IR the backend generates, after LLVM's optimization pipeline, or as assembly.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/emit.h"
+#include "tools/codegen_flags.h"
+#include "tools/tool_support.h"
+
+namespace dlc::tool {
+
+namespace cl = llvm::cl;
+
+cl::SubCommand emitCommand("emit", "Print the kernels of a .dlc file as LLVM IR or assembly");
+
+namespace {
+cl::opt<std::string> inputPath(cl::Positional, cl::Required, cl::desc("<input .dlc file, or - for stdin>"),
+                               cl::sub(emitCommand), cl::cat(dlcCategory()));
+cl::opt<EmitKind> emitKind("emit", cl::desc("What to print"), cl::init(EmitKind::LlvmIR),
+                           cl::values(clEnumValN(EmitKind::LlvmIR, "llvm", "LLVM IR as generated"),
+                                      clEnumValN(EmitKind::LlvmOptimized, "llvm-opt", "LLVM IR after optimization"),
+                                      clEnumValN(EmitKind::Assembly, "asm", "native assembly")),
+                           cl::sub(emitCommand), cl::cat(dlcCategory()));
+cl::opt<std::string> functionName("function", cl::desc("Only this function (default: all)"),
+                                  cl::value_desc("name"), cl::sub(emitCommand), cl::cat(dlcCategory()));
+CodegenFlags codegenFlags(emitCommand);
+}  // namespace
+
+int runEmit() {
+  Expected<Source> src = readSource(inputPath);
+  if (!src) {
+    printDiagnostics(llvm::errs(), src.error(), {});
+    return 1;
+  }
+  Expected<Module> m = parseAndVerify(src->text, src->name);
+  if (!m) {
+    printDiagnostics(llvm::errs(), m.error(), *src);
+    return 1;
+  }
+  if (!functionName.empty() && !m->lookup(functionName)) {
+    llvm::errs() << "dlc emit: error: no function @" << functionName << " in " << src->name << "\n";
+    return 1;
+  }
+  for (const auto &f : m->functions()) {
+    if (!functionName.empty() && f->name() != functionName) continue;
+    Expected<std::string> text = emitKernels(*f, emitKind, codegenFlags.toOptions());
+    if (!text) {
+      printDiagnostics(llvm::errs(), text.error(), *src);
+      return 1;
+    }
+    llvm::outs() << *text;
+  }
+  return 0;
+}
+
+}  // namespace dlc::tool

@@ -1,0 +1,36 @@
+//===- tools/cmd_print.cpp - `dlc print`: parse, verify and print IR --------===//
+//
+// Prints a .dlc file in canonical form: every attribute spelled out, unnamed values
+// renumbered, comments dropped. `dlc print f | dlc print -` equals `dlc print f`.
+//
+//===----------------------------------------------------------------------===//
+#include "ir/printer.h"
+#include "tools/tool_support.h"
+
+namespace dlc::tool {
+
+namespace cl = llvm::cl;
+
+cl::SubCommand printCommand("print", "Parse and verify a .dlc file, then print it in canonical form");
+
+namespace {
+cl::opt<std::string> inputPath(cl::Positional, cl::Required, cl::desc("<input .dlc file, or - for stdin>"),
+                               cl::sub(printCommand), cl::cat(dlcCategory()));
+}  // namespace
+
+int runPrint() {
+  Expected<Source> src = readSource(inputPath);
+  if (!src) {
+    printDiagnostics(llvm::errs(), src.error(), {});
+    return 1;
+  }
+  Expected<Module> m = parseAndVerify(src->text, src->name);
+  if (!m) {
+    printDiagnostics(llvm::errs(), m.error(), *src);
+    return 1;
+  }
+  llvm::outs() << printModule(*m);
+  return 0;
+}
+
+}  // namespace dlc::tool

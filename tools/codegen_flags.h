@@ -1,0 +1,53 @@
+//===- tools/codegen_flags.h - the target and numerics flags of dlc commands ===//
+//
+// `--target-cpu`, `--target-features`, `--opt-level`, `--fast-math`, `--math` for the commands
+// that generate code (emit, run). Each command owns one CodegenFlags bound to its
+// SubCommand; toOptions() turns the parsed flags into CodegenOptions.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <string>
+
+#include <llvm/Support/CommandLine.h>
+
+#include "codegen/options.h"
+#include "tools/tool_support.h"
+
+namespace dlc::tool {
+
+class CodegenFlags {
+ public:
+  explicit CodegenFlags(llvm::cl::SubCommand &sub)
+      : cpu_("target-cpu", llvm::cl::desc("LLVM CPU to generate code for (default: the host's)"),
+             llvm::cl::value_desc("cpu"), llvm::cl::sub(sub), llvm::cl::cat(dlcCategory())),
+        features_("target-features",
+                  llvm::cl::desc("Comma-separated feature overrides, e.g. -avx512f or +avx2,+fma"),
+                  llvm::cl::value_desc("features"), llvm::cl::sub(sub), llvm::cl::cat(dlcCategory())),
+        optLevel_("opt-level", llvm::cl::desc("LLVM optimization level 0-3 (default 2)"), llvm::cl::init(2),
+                  llvm::cl::sub(sub), llvm::cl::cat(dlcCategory())),
+        fastMath_("fast-math", llvm::cl::desc("Allow reassociation and FMA contraction (not bitwise reproducible)"),
+                  llvm::cl::sub(sub), llvm::cl::cat(dlcCategory())),
+        math_("math", llvm::cl::desc("How exp, log, tanh, sigmoid are computed"), llvm::cl::init(MathMode::Libm),
+              llvm::cl::values(clEnumValN(MathMode::Libm, "libm", "scalar C library calls, bitwise as the interpreter"),
+                               clEnumValN(MathMode::Vector, "vector", "vectorized f32 approximations (1-4 ulp)")),
+              llvm::cl::sub(sub), llvm::cl::cat(dlcCategory())) {}
+
+  CodegenOptions toOptions() const {
+    CodegenOptions o;
+    o.cpu = cpu_;
+    o.features = features_;
+    o.optLevel = static_cast<int>(optLevel_);
+    o.fastMath = fastMath_;
+    o.math = math_;
+    return o;
+  }
+
+ private:
+  llvm::cl::opt<std::string> cpu_, features_;
+  llvm::cl::opt<unsigned> optLevel_;
+  llvm::cl::opt<bool> fastMath_;
+  llvm::cl::opt<MathMode> math_;
+};
+
+}  // namespace dlc::tool
