@@ -29,16 +29,10 @@ CodegenFlags codegenFlags(emitCommand);
 }  // namespace
 
 int runEmit() {
-  Expected<Source> src = readSource(inputPath);
-  if (!src) {
-    printDiagnostics(llvm::errs(), src.error(), {});
-    return 1;
-  }
-  Expected<Module> m = parseAndVerify(src->text, src->name);
-  if (!m) {
-    printDiagnostics(llvm::errs(), m.error(), *src);
-    return 1;
-  }
+  std::optional<LoadedModule> input = loadModule(inputPath);
+  if (!input) return 1;
+  const Source *src = &input->source;
+  Module *m = &input->module;
   if (!functionName.empty() && !m->lookup(functionName)) {
     llvm::errs() << "dlc emit: error: no function @" << functionName << " in " << src->name << "\n";
     return 1;

@@ -148,16 +148,10 @@ Expected<PipelineOptions> pipelineFromFlags() {
 }  // namespace
 
 int runOpt() {
-  Expected<Source> src = readSource(inputPath);
-  if (!src) {
-    printDiagnostics(llvm::errs(), src.error(), {});
-    return 1;
-  }
-  Expected<Module> m = parseAndVerify(src->text, src->name);
-  if (!m) {
-    printDiagnostics(llvm::errs(), m.error(), *src);
-    return 1;
-  }
+  std::optional<LoadedModule> input = loadModule(inputPath);
+  if (!input) return 1;
+  const Source *src = &input->source;
+  Module *m = &input->module;
   // No --passes: parse, verify and print, like `dlc print`.
   Expected<std::vector<PassEntry>> passes =
       passList.empty() ? Expected<std::vector<PassEntry>>(std::vector<PassEntry>{}) : parsePassPipeline(passList);

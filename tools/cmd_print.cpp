@@ -19,17 +19,9 @@ cl::opt<std::string> inputPath(cl::Positional, cl::Required, cl::desc("<input .d
 }  // namespace
 
 int runPrint() {
-  Expected<Source> src = readSource(inputPath);
-  if (!src) {
-    printDiagnostics(llvm::errs(), src.error(), {});
-    return 1;
-  }
-  Expected<Module> m = parseAndVerify(src->text, src->name);
-  if (!m) {
-    printDiagnostics(llvm::errs(), m.error(), *src);
-    return 1;
-  }
-  llvm::outs() << printModule(*m);
+  std::optional<LoadedModule> input = loadModule(inputPath);
+  if (!input) return 1;
+  llvm::outs() << printModule(input->module);
   return 0;
 }
 

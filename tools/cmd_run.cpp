@@ -51,16 +51,10 @@ HostTensor randomInput(const TensorType &t, std::mt19937_64 &g) {
 }  // namespace
 
 int runRun() {
-  Expected<Source> src = readSource(inputPath);
-  if (!src) {
-    printDiagnostics(llvm::errs(), src.error(), {});
-    return 1;
-  }
-  Expected<Module> m = parseAndVerify(src->text, src->name);
-  if (!m) {
-    printDiagnostics(llvm::errs(), m.error(), *src);
-    return 1;
-  }
+  std::optional<LoadedModule> input = loadModule(inputPath);
+  if (!input) return 1;
+  const Source *src = &input->source;
+  Module *m = &input->module;
   const Function *f = functionName.empty() ? (m->functions().empty() ? nullptr : m->functions().front().get())
                                            : m->lookup(functionName);
   if (!f) {

@@ -53,6 +53,20 @@ Expected<Module> parseAndVerify(std::string_view text, const std::string &name) 
   return m;
 }
 
+std::optional<LoadedModule> loadModule(const std::string &path) {
+  Expected<Source> src = readSource(path);
+  if (!src) {
+    printDiagnostics(llvm::errs(), src.error(), {});
+    return std::nullopt;
+  }
+  Expected<Module> m = parseAndVerify(src->text, src->name);
+  if (!m) {
+    printDiagnostics(llvm::errs(), m.error(), *src);
+    return std::nullopt;
+  }
+  return LoadedModule{std::move(*src), std::move(*m)};
+}
+
 namespace {
 
 /// Line \p line (1-based) of \p text without its newline, or nullopt past the end.

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +37,16 @@ std::vector<std::string> splitInput(std::string_view text);
 
 /// Parses \p text (named \p name in diagnostics) and verifies the module.
 Expected<Module> parseAndVerify(std::string_view text, const std::string &name);
+
+/// A file read, parsed and verified.
+struct LoadedModule {
+  Source source;
+  Module module;
+};
+
+/// Reads, parses and verifies \p path (`-` for standard input). On failure prints the
+/// diagnostics to stderr and returns nullopt: the command then exits with 1.
+std::optional<LoadedModule> loadModule(const std::string &path);
 
 /// Prints each diagnostic and note as `file:line:col: error: message`, followed by the
 /// source line and a caret when the location lies in \p src.
