@@ -78,6 +78,9 @@ struct KernelPlanOptions {
   /// When > 0, every kernel uses chunks of this many parallel indices (tests use it to
   /// check that results do not depend on the partition).
   int64_t forceChunk = 0;
+  /// Group nodes into fused kernels (the `fuse` pass). false: one kernel per IR op, the
+  /// `--unfused` mode of the tools. Until fusion lands, both give one kernel per op.
+  bool fuse = true;
 };
 
 /// The kernel schedule of a function, in program order.
