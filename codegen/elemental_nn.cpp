@@ -32,11 +32,10 @@ llvm::AllocaInst *zeroAccumulator(KernelEmitter &e, DType dt) {
   return acc;
 }
 
-/// acc = acc + x * y.
+/// acc = fma(x, y, acc) (floats) or acc + x * y (integers): the interpreter's contraction step.
 void accumulateProduct(KernelEmitter &e, llvm::AllocaInst *acc, DType dt, llvm::Value *x, llvm::Value *y) {
   llvm::IRBuilder<> &b = e.b();
-  llvm::Value *sum = e.add(dt, b.CreateLoad(acc->getAllocatedType(), acc), e.mul(dt, x, y));
-  b.CreateStore(sum, acc);
+  b.CreateStore(e.mulAdd(dt, x, y, b.CreateLoad(acc->getAllocatedType(), acc)), acc);
 }
 
 /// Element (d0, d1, d2, d3) of rank-4 value \p v.

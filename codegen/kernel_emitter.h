@@ -32,6 +32,7 @@
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Module.h>
 
+#include "codegen/gemm.h"
 #include "codegen/kernel_plan.h"
 #include "codegen/options.h"
 #include "codegen/target.h"
@@ -120,6 +121,12 @@ class KernelEmitter {
     llvm::Value *ops[] = {x, y};
     return scalar(OpKind::Mul, t, ops);
   }
+  /// acc + x * y of a contraction, as the interpreter's arithMulAdd: llvm.fma (one
+  /// rounding) for floats, wrapping mul and add for integers. Works on vectors too.
+  llvm::Value *mulAdd(DType t, llvm::Value *x, llvm::Value *y, llvm::Value *acc) {
+    if (isFloat(t)) return b_.CreateIntrinsic(llvm::Intrinsic::fma, {x->getType()}, {x, y, acc});
+    return add(t, acc, mul(t, x, y));
+  }
 
   /// `for (iv = lo; iv < hi; ++iv) body(iv)`, as a guarded rotated loop. With
   /// \p vectorize, and if the body emitted no loop of its own, the latch carries
@@ -133,6 +140,10 @@ class KernelEmitter {
   void ifThen(llvm::Value *cond, const std::function<void()> &then);
   /// A stack slot in the entry block (promoted to SSA registers by mem2reg/SROA).
   llvm::AllocaInst *entryAlloca(llvm::Type *t, const llvm::Twine &name);
+
+  /// The epilogue of a MatMul kernel's GEMM (gemm.h), built by \p f when the body is
+  /// emitted (so that it can use the body's buffers). Fusion sets it for bias + ReLU.
+  void setGemmEpilogue(std::function<GemmEpilogue(KernelEmitter &)> f) { gemmEpilogue_ = std::move(f); }
 
  private:
   llvm::Value *generateNode(const Node &n, const IrIndex &idx);
@@ -152,6 +163,7 @@ class KernelEmitter {
   int loopCount_ = 0;  ///< loops emitted so far (a loop with none inside is innermost)
   std::unordered_map<const Value *, llvm::Value *> buffers_;  ///< body argument per buffer
   std::unordered_map<const Value *, const Node *> inGroup_;   ///< value -> its group node
+  std::function<GemmEpilogue(KernelEmitter &)> gemmEpilogue_;
 };
 
 // Elemental generators, one per non-elementwise op (elemental_data.cpp,

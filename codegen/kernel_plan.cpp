@@ -10,6 +10,8 @@
 
 #include <algorithm>
 
+#include "codegen/gemm_plan.h"
+
 namespace dlc {
 namespace {
 
@@ -152,6 +154,17 @@ int64_t LoopDomain::innerExtent() const {
   return product(shape, static_cast<size_t>(parallelDims), shape.size());
 }
 
+GemmTiling gemmTilingOf(const Node &matmul) {
+  const Shape &a = matmul.operand(0)->shape(), &c = matmul.type().shape;
+  const size_t r = c.size();
+  const bool ta = matmul.attrsAs<MatMulAttrs>().transposeA;
+  return planGemmTiling(product(c, 0, r - 2), c[r - 2], c[r - 1], ta ? a[r - 2] : a[r - 1]);
+}
+
+bool isGemmKernel(const KernelSpec &k) {
+  return k.kind == KernelKind::MatMul && k.root().kind() == OpKind::MatMul && k.root().type().dtype == DType::F32;
+}
+
 KernelSpec makeNodeKernel(const Node &n, size_t nodeIndex) {
   KernelSpec k;
   k.name = fmt::format("{}_{}", n.mnemonic(), nodeIndex);
@@ -171,6 +184,12 @@ KernelSpec makeNodeKernel(const Node &n, size_t nodeIndex) {
   const int64_t unitWork =
       std::max<int64_t>(1, k.domain.innerExtent()) * workPerElement(n);
   k.chunk = std::max<int64_t>(1, kTargetChunkWork / unitWork);
+  if (isGemmKernel(k)) {
+    // The generated GEMM: one parallel index per tile of C (gemm_plan.h), one tile a chunk.
+    const GemmTiling t = gemmTilingOf(n);
+    k.domain = LoopDomain{{t.batch, t.tilesM, t.tilesN}, 3, false};
+    k.chunk = 1;
+  }
   return k;
 }
 

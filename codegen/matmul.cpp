@@ -1,20 +1,18 @@
-//===- codegen/matmul.cpp - the blocked matrix-multiply kernel --------------===//
+//===- codegen/matmul.cpp - the matrix-multiply kernel ----------------------===//
 //
-// Phase-1 matmul: simple, correct, and already vectorized. The parallel space is the
+// f32 matmuls go to the generated GEMM (gemm.h). Other element types (f64, i32, i64)
+// keep this simple vectorized row kernel. The parallel space is the
 // rows of the output (batch x M). For B stored K x N, each row of C is computed in
 // column blocks of kBlockN:
 //
 //     C[i, j0:j1] = 0
 //     for k in 0..K:                        // ascending, as the interpreter
 //       a = A[i, k]
-//       C[i, j0:j1] = C[i, j0:j1] + a * B[k, j0:j1]   // vectorized over j
+//       C[i, j0:j1] = fma(a, B[k, j0:j1], C[i, j0:j1])   // vectorized over j
 //
-// Every C[i, j] sees exactly the interpreter's sequence acc = acc + a*b (no FMA), so the
-// result is bitwise equal. With B stored transposed (N x K) the rows of B are
+// Every C[i, j] sees exactly the interpreter's sequence acc = fma(a, b, acc) (integers:
+// acc + a*b), so the result is bitwise equal. With B stored transposed (N x K) the rows of B are
 // contiguous along k instead, so each C[i, j] is a dot product over k.
-//
-// Packing, register blocking and cache blocking come with the generated GEMM (next
-// phase); this kernel is their correctness reference.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/kernel_emitter.h"
@@ -29,6 +27,13 @@ constexpr int64_t kBlockN = 512;
 
 void KernelEmitter::emitMatMulBody(llvm::Value *begin, llvm::Value *end) {
   const Node &n = k_.root();
+  if (isGemmKernel(k_)) {  // f32: the generated GEMM over tiles [begin, end)
+    const MatMulAttrs &mm = n.attrsAs<MatMulAttrs>();
+    GemmOperands ops{buffer(n.operand(0)), buffer(n.operand(1)), buffer(n.result()), mm.transposeA, mm.transposeB,
+                     gemmTilingOf(n)};
+    emitGemm(*this, ops, begin, end, target_, gemmEpilogue_ ? gemmEpilogue_(*this) : GemmEpilogue{});
+    return;
+  }
   const Value *a = n.operand(0), *w = n.operand(1), *c = n.result();
   const MatMulAttrs &attrs = n.attrsAs<MatMulAttrs>();
   const size_t r = c->shape().size();
@@ -59,7 +64,7 @@ void KernelEmitter::emitMatMulBody(llvm::Value *begin, llvm::Value *end) {
         llvm::Value *bRow = b_.CreateAdd(bBase, b_.CreateMul(j, i64(k), "", true, true), "", true, true);
         forLoop(i64(0), i64(k), [&](llvm::Value *q) {
           llvm::Value *bv = generateAt(w, b_.CreateAdd(bRow, q, "", true, true));
-          b_.CreateStore(add(dt, b_.CreateLoad(t, acc), mul(dt, aAt(q), bv)), acc);
+          b_.CreateStore(mulAdd(dt, aAt(q), bv, b_.CreateLoad(t, acc)), acc);
         }, false, "k");
         b_.CreateStore(b_.CreateLoad(t, acc), cPtr(j));
       }, false, "j");
@@ -78,7 +83,7 @@ void KernelEmitter::emitMatMulBody(llvm::Value *begin, llvm::Value *end) {
         forLoop(j0, j1, [&](llvm::Value *j) {
           llvm::Value *bv = generateAt(w, b_.CreateAdd(bRow, j, "", true, true));
           llvm::Value *ptr = cPtr(j);
-          b_.CreateStore(add(dt, b_.CreateLoad(t, ptr), mul(dt, av, bv)), ptr);
+          b_.CreateStore(mulAdd(dt, av, bv, b_.CreateLoad(t, ptr)), ptr);
         }, true, "j");
       }, false, "k");
     }, false, "jb");

@@ -18,12 +18,15 @@
 //    ascending; conv2d over (c, kh, kw); conv2d_input_grad over (o, kh, kw);
 //    conv2d_filter_grad over (n, oh, ow). Padding cells contribute nothing (they are not
 //    multiplied as zeros, so an inf weight next to padding does not give NaN).
+//    Every term of these contractions is one fused multiply-add, acc = fma(a, b, acc)
+//    (a single rounding, std::fma), for f32 and f64: the blocked GEMM and the
+//    convolution kernels of the backend use FMA units and follow the same order.
 //  - Pooling: max ignores padding cells and propagates NaN; a window made only of padding
 //    gives -inf. max_pool2d_grad routes dy to the first maximum of the window in
 //    row-major order (the first NaN if there is one); overlapping windows add. avg_pool2d
 //    sums the window's cells in row-major order and divides by the full window size.
 //  - Float math is never contracted into FMAs (the interpreter sources are built with
-//    -ffp-contract=off).
+//    -ffp-contract=off); the only FMAs are the explicit ones of the contractions above.
 //
 //===----------------------------------------------------------------------===//
 #pragma once

@@ -91,6 +91,15 @@ template <class T> T arithMul(T a, T b) {
     return a * b;
   }
 }
+/// acc + a * b of a contraction (matmul, conv2d and its gradients): one fused
+/// multiply-add (a single rounding) for floats, wrapping arithmetic for integers.
+template <class T> T arithMulAdd(T a, T b, T acc) {
+  if constexpr (std::is_integral_v<T>) {
+    return arithAdd(acc, arithMul(a, b));
+  } else {
+    return std::fma(a, b, acc);
+  }
+}
 /// Integer division truncates; x / 0 == 0 and lowest / -1 == lowest.
 template <class T> T arithDiv(T a, T b) {
   if constexpr (std::is_integral_v<T>) {

@@ -166,7 +166,7 @@ Result evalMatMul(const OpCtx &c) {
           for (int64_t q = 0; q < k; ++q) {
             const T x = av[static_cast<size_t>(aBase + (attrs.transposeA ? q * m + i : i * k + q))];
             const T w = bv[static_cast<size_t>(bBase + (attrs.transposeB ? j * k + q : q * n + j))];
-            acc = arithAdd(acc, arithMul(x, w));
+            acc = arithMulAdd(x, w, acc);
           }
           y[static_cast<size_t>((p * m + i) * n + j)] = acc;
         }
@@ -200,9 +200,8 @@ Result evalConv2d(const OpCtx &c) {
                 for (int64_t j = 0; j < g.kw; ++j) {
                   const int64_t iw = ow * g.sw - g.pw + j * g.dw;
                   if (iw < 0 || iw >= g.w) continue;
-                  acc = arithAdd(acc,
-                                 arithMul(xv[static_cast<size_t>(((n * g.c + ci) * g.h + ih) * g.w + iw)],
-                                          wv[static_cast<size_t>(((o * g.c + ci) * g.kh + i) * g.kw + j)]));
+                  acc = arithMulAdd(xv[static_cast<size_t>(((n * g.c + ci) * g.h + ih) * g.w + iw)],
+                                    wv[static_cast<size_t>(((o * g.c + ci) * g.kh + i) * g.kw + j)], acc);
                 }
               }
             y[static_cast<size_t>(((n * g.o + o) * g.oh + oh) * g.ow + ow)] = acc;
@@ -240,9 +239,8 @@ Result evalConv2dInputGrad(const OpCtx &c) {
                   const int64_t tw = x + g.pw - j * g.dw;
                   if (tw < 0 || tw % g.sw != 0 || tw / g.sw >= g.ow) continue;
                   const int64_t oh = th / g.sh, ow = tw / g.sw;
-                  acc = arithAdd(acc,
-                                 arithMul(dyv[static_cast<size_t>(((n * g.o + o) * g.oh + oh) * g.ow + ow)],
-                                          wv[static_cast<size_t>(((o * g.c + ci) * g.kh + i) * g.kw + j)]));
+                  acc = arithMulAdd(dyv[static_cast<size_t>(((n * g.o + o) * g.oh + oh) * g.ow + ow)],
+                                    wv[static_cast<size_t>(((o * g.c + ci) * g.kh + i) * g.kw + j)], acc);
                 }
               }
             dx[static_cast<size_t>(((n * g.c + ci) * g.h + h) * g.w + x)] = acc;
@@ -278,9 +276,8 @@ Result evalConv2dFilterGrad(const OpCtx &c) {
                 for (int64_t ow = 0; ow < g.ow; ++ow) {
                   const int64_t iw = ow * g.sw - g.pw + j * g.dw;
                   if (iw < 0 || iw >= g.w) continue;
-                  acc = arithAdd(acc,
-                                 arithMul(xv[static_cast<size_t>(((n * g.c + ci) * g.h + ih) * g.w + iw)],
-                                          dyv[static_cast<size_t>(((n * g.o + o) * g.oh + oh) * g.ow + ow)]));
+                  acc = arithMulAdd(xv[static_cast<size_t>(((n * g.c + ci) * g.h + ih) * g.w + iw)],
+                                    dyv[static_cast<size_t>(((n * g.o + o) * g.oh + oh) * g.ow + ow)], acc);
                 }
               }
             dw[static_cast<size_t>(((o * g.c + ci) * g.kh + i) * g.kw + j)] = acc;

@@ -1,0 +1,293 @@
+//===- codegen/gemm.cpp - the generated GEMM: packing and micro-kernel ------===//
+//
+// See gemm.h for the loop structure and the numeric contract. Everything here is
+// emitted as LLVM IR at the target's vector width; the micro-kernel's accumulators are
+// allocas of <W x float> that SROA turns into registers.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/gemm.h"
+
+#include "codegen/kernel_emitter.h"
+
+#include <algorithm>
+
+#include <llvm/IR/Constants.h>
+#include <llvm/IR/Intrinsics.h>
+
+namespace dlc::cg {
+
+MicroKernelShape microKernelShape(int vectorBits, int64_t tileN) {
+  const int w = std::max(4, vectorBits / 32);
+  // One vector of columns when the tile is that narrow (N = 10 in W1's last layer):
+  // more rows instead. Otherwise two vectors of columns; AVX-512 has 32 registers for
+  // 6 x 2 accumulators with room to spare, AVX2 and SSE have 16.
+  if (tileN <= w) return {w == 16 ? 12 : 8, 1, w};
+  return {6, 2, w};
+}
+
+GemmEpilogue biasReluEpilogue(llvm::Value *bias, bool relu) {
+  return [bias, relu](llvm::IRBuilder<> &b, llvm::Value *acc, const GemmVectorAt &at) -> llvm::Value * {
+    llvm::Value *x = acc;
+    auto *vt = llvm::cast<llvm::FixedVectorType>(acc->getType());
+    if (bias) {
+      llvm::Value *p = b.CreateGEP(b.getFloatTy(), bias, at.col);
+      llvm::Value *bv = b.CreateMaskedLoad(vt, p, llvm::Align(4), at.mask, llvm::Constant::getNullValue(vt));
+      x = b.CreateFAdd(x, bv);  // the IR's f32 add
+    }
+    if (relu) {
+      // max(x, 0) of the IR (emitMaxMin in scalar.cpp, for a non-NaN second operand):
+      // x < 0 ? +0 : x, which keeps NaN and -0.
+      x = b.CreateSelect(b.CreateFCmpOLT(x, llvm::Constant::getNullValue(vt)), llvm::Constant::getNullValue(vt), x);
+    }
+    return x;
+  };
+}
+
+namespace {
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/// The emitter of one GEMM kernel body.
+class GemmEmitter {
+ public:
+  GemmEmitter(KernelEmitter &e, const GemmOperands &ops, const TargetInfo &target, const GemmEpilogue &epi)
+      : e_(e), b_(e.b()), ops_(ops), t_(ops.tiling), epi_(epi) {
+    shape_ = microKernelShape(target.vectorBits, t_.tileN);
+    w_ = shape_.w;
+    nr_ = shape_.nv * w_;
+    f32_ = b_.getFloatTy();
+    vt_ = llvm::FixedVectorType::get(f32_, static_cast<unsigned>(w_));
+    maskT_ = llvm::FixedVectorType::get(b_.getInt1Ty(), static_cast<unsigned>(w_));
+  }
+
+  void emit(llvm::Value *begin, llvm::Value *end);
+
+ private:
+  llvm::Value *i64(int64_t v) { return e_.i64(v); }
+  llvm::Value *mulC(llvm::Value *x, int64_t c) { return c == 1 ? x : b_.CreateMul(x, i64(c), "", true, true); }
+  llvm::Value *addV(llvm::Value *x, llvm::Value *y) { return b_.CreateAdd(x, y, "", true, true); }
+  llvm::Value *minV(llvm::Value *x, llvm::Value *y) { return b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, x, y); }
+  llvm::Value *gep(llvm::Value *base, llvm::Value *off) { return b_.CreateGEP(f32_, base, off); }
+  /// Lanes [0, W) of vector v of a panel with \p ncols valid columns: lane + v*W < ncols.
+  llvm::Value *laneMask(llvm::Value *ncols, int v);
+  llvm::Value *zeroVec() { return llvm::Constant::getNullValue(vt_); }
+  llvm::Value *fma(llvm::Value *a, llvm::Value *b, llvm::Value *c) {
+    return b_.CreateIntrinsic(llvm::Intrinsic::fma, {vt_}, {a, b, c});
+  }
+
+  void packB(llvm::Value *k0, llvm::Value *kc, llvm::Value *j0, llvm::Value *j1);
+  void packPanelNN(llvm::Value *dst, llvm::Value *k0, llvm::Value *kc, llvm::Value *col0, llvm::Value *ncols);
+  void packPanelNT(llvm::Value *dst, llvm::Value *k0, llvm::Value *kc, llvm::Value *col0);
+  std::vector<llvm::Value *> transpose(std::vector<llvm::Value *> rows);
+  void microKernel(int mr, llvm::Value *row0, llvm::Value *panel, llvm::Value *col0, llvm::Value *ncols,
+                   llvm::Value *k0, llvm::Value *kc, llvm::Value *first, llvm::Value *last);
+
+  KernelEmitter &e_;
+  llvm::IRBuilder<> &b_;
+  const GemmOperands &ops_;
+  const GemmTiling &t_;
+  const GemmEpilogue &epi_;
+  MicroKernelShape shape_{};
+  int w_ = 4, nr_ = 8;
+  llvm::Type *f32_ = nullptr;
+  llvm::FixedVectorType *vt_ = nullptr, *maskT_ = nullptr;
+  // Per tile: the batch item's bases and index.
+  llvm::Value *batch_ = nullptr, *aBase_ = nullptr, *bBase_ = nullptr, *cBase_ = nullptr;
+  llvm::Value *pack_ = nullptr;  ///< the packed block of B (stack)
+};
+
+llvm::Value *GemmEmitter::laneMask(llvm::Value *ncols, int v) {
+  std::vector<llvm::Constant *> lanes;
+  for (int l = 0; l < w_; ++l) lanes.push_back(b_.getInt64(static_cast<uint64_t>(v * w_ + l)));
+  llvm::Value *iota = llvm::ConstantVector::get(lanes);
+  return b_.CreateICmpSLT(iota, b_.CreateVectorSplat(static_cast<unsigned>(w_), ncols), "mask");
+}
+
+void GemmEmitter::emit(llvm::Value *begin, llvm::Value *end) {
+  const int64_t m = t_.m, n = t_.n, k = t_.k;
+  const int64_t panelsPerTile = ceilDiv(t_.tileN, nr_);
+  const int64_t panelFloats = std::max<int64_t>(1, t_.blockK) * nr_;
+  // The packed block of B of one tile: blockK x (panels * NR) floats, 64-byte aligned.
+  {
+    llvm::AllocaInst *slot = e_.entryAlloca(llvm::ArrayType::get(f32_, static_cast<uint64_t>(panelFloats * panelsPerTile)),
+                                            "bpack");
+    slot->setAlignment(llvm::Align(64));
+    pack_ = slot;
+  }
+  const int64_t tilesPerBatch = t_.tilesM * t_.tilesN;
+  e_.forLoop(begin, end, [&](llvm::Value *tile) {
+    batch_ = b_.CreateUDiv(tile, i64(tilesPerBatch), "batch");
+    llvm::Value *rest = b_.CreateURem(tile, i64(tilesPerBatch));
+    llvm::Value *tm = b_.CreateUDiv(rest, i64(t_.tilesN), "tm"), *tn = b_.CreateURem(rest, i64(t_.tilesN), "tn");
+    llvm::Value *i0 = mulC(tm, t_.tileM), *i1 = minV(addV(i0, i64(t_.tileM)), i64(m));
+    llvm::Value *j0 = mulC(tn, t_.tileN), *j1 = minV(addV(j0, i64(t_.tileN)), i64(n));
+    aBase_ = gep(ops_.a, mulC(batch_, m * k));
+    bBase_ = gep(ops_.b, mulC(batch_, k * n));
+    cBase_ = gep(ops_.c, mulC(batch_, m * n));
+    llvm::Value *rows = b_.CreateSub(i1, i0, "rows");
+    llvm::Value *fullGroups = b_.CreateUDiv(rows, i64(shape_.mr), "groups");
+    llvm::Value *rem = b_.CreateURem(rows, i64(shape_.mr), "rem");
+    llvm::Value *panels = b_.CreateUDiv(addV(b_.CreateSub(j1, j0), i64(nr_ - 1)), i64(nr_), "panels");
+
+    e_.forLoop(i64(0), i64(t_.kBlocks), [&](llvm::Value *kb) {
+      llvm::Value *k0 = mulC(kb, t_.blockK);
+      llvm::Value *kc = minV(i64(t_.blockK), b_.CreateSub(i64(k), k0));
+      llvm::Value *first = b_.CreateICmpEQ(kb, i64(0), "first");
+      llvm::Value *last = b_.CreateICmpEQ(kb, i64(t_.kBlocks - 1), "last");
+      packB(k0, kc, j0, j1);
+      e_.forLoop(i64(0), panels, [&](llvm::Value *p) {
+        llvm::Value *col0 = addV(j0, mulC(p, nr_));
+        llvm::Value *ncols = minV(i64(nr_), b_.CreateSub(j1, col0));
+        llvm::Value *panel = gep(pack_, mulC(p, panelFloats));
+        e_.forLoop(i64(0), fullGroups, [&](llvm::Value *g) {
+          microKernel(shape_.mr, addV(i0, mulC(g, shape_.mr)), panel, col0, ncols, k0, kc, first, last);
+        }, false, "g");
+        llvm::Value *restRow = addV(i0, mulC(fullGroups, shape_.mr));
+        for (int r = 1; r < shape_.mr; ++r)
+          e_.ifThen(b_.CreateICmpEQ(rem, i64(r)),
+                    [&] { microKernel(r, restRow, panel, col0, ncols, k0, kc, first, last); });
+      }, false, "panel");
+    }, false, "kb");
+  }, false, "tile");
+}
+
+void GemmEmitter::packB(llvm::Value *k0, llvm::Value *kc, llvm::Value *j0, llvm::Value *j1) {
+  const int64_t panelFloats = std::max<int64_t>(1, t_.blockK) * nr_;
+  llvm::Value *panels = b_.CreateUDiv(addV(b_.CreateSub(j1, j0), i64(nr_ - 1)), i64(nr_));
+  e_.forLoop(i64(0), panels, [&](llvm::Value *p) {
+    llvm::Value *col0 = addV(j0, mulC(p, nr_));
+    llvm::Value *ncols = minV(i64(nr_), b_.CreateSub(j1, col0));
+    llvm::Value *dst = gep(pack_, mulC(p, panelFloats));
+    if (ops_.transB) packPanelNT(dst, k0, kc, col0);
+    else packPanelNN(dst, k0, kc, col0, ncols);
+  }, false, "pack");
+}
+
+// B stored [K, N]: each packed row is NR consecutive floats of a row of B.
+void GemmEmitter::packPanelNN(llvm::Value *dst, llvm::Value *k0, llvm::Value *kc, llvm::Value *col0,
+                              llvm::Value *ncols) {
+  std::vector<llvm::Value *> masks;
+  for (int v = 0; v < shape_.nv; ++v) masks.push_back(laneMask(ncols, v));
+  e_.forLoop(i64(0), kc, [&](llvm::Value *kk) {
+    llvm::Value *src = gep(bBase_, addV(mulC(addV(k0, kk), t_.n), col0));
+    for (int v = 0; v < shape_.nv; ++v) {
+      llvm::Value *x = b_.CreateMaskedLoad(vt_, gep(src, i64(v * w_)), llvm::Align(4), masks[v], zeroVec());
+      b_.CreateAlignedStore(x, gep(dst, addV(mulC(kk, nr_), i64(v * w_))), llvm::Align(static_cast<uint64_t>(w_ * 4)));
+    }
+  }, false, "packk");
+}
+
+// B stored [N, K]: rows of B run along k. W rows x W values of k are loaded as W
+// vectors, transposed in registers and stored as W packed rows. Columns past N read
+// row N-1 instead (any finite or not value: those lanes are never stored).
+void GemmEmitter::packPanelNT(llvm::Value *dst, llvm::Value *k0, llvm::Value *kc, llvm::Value *col0) {
+  const int64_t kdim = t_.k;
+  llvm::Value *lastRow = i64(t_.n - 1);
+  llvm::Value *fullK = b_.CreateMul(b_.CreateUDiv(kc, i64(w_)), i64(w_), "kfull");
+  for (int v = 0; v < shape_.nv; ++v) {
+    std::vector<llvm::Value *> srcRows;
+    for (int r = 0; r < w_; ++r) {
+      llvm::Value *row = minV(addV(col0, i64(v * w_ + r)), lastRow);
+      srcRows.push_back(gep(bBase_, addV(mulC(row, kdim), k0)));
+    }
+    e_.forLoop(i64(0), b_.CreateUDiv(kc, i64(w_)), [&](llvm::Value *kq) {
+      llvm::Value *kk = mulC(kq, w_);
+      std::vector<llvm::Value *> rows;
+      for (int r = 0; r < w_; ++r) rows.push_back(b_.CreateAlignedLoad(vt_, gep(srcRows[r], kk), llvm::Align(4)));
+      std::vector<llvm::Value *> cols = transpose(std::move(rows));
+      for (int t = 0; t < w_; ++t)
+        b_.CreateAlignedStore(cols[t], gep(dst, addV(mulC(addV(kk, i64(t)), nr_), i64(v * w_))),
+                              llvm::Align(static_cast<uint64_t>(w_ * 4)));
+    }, false, "packt");
+    e_.forLoop(fullK, kc, [&](llvm::Value *kk) {
+      llvm::Value *x = zeroVec();
+      for (int r = 0; r < w_; ++r)
+        x = b_.CreateInsertElement(x, b_.CreateLoad(f32_, gep(srcRows[r], kk)), static_cast<uint64_t>(r));
+      b_.CreateAlignedStore(x, gep(dst, addV(mulC(kk, nr_), i64(v * w_))), llvm::Align(static_cast<uint64_t>(w_ * 4)));
+    }, false, "packtail");
+  }
+}
+
+// In-register transpose of W vectors of W lanes: log2(W) levels of block swaps. At level
+// h, rows i and i+h (bit h of i clear) exchange their off-diagonal h x h blocks.
+std::vector<llvm::Value *> GemmEmitter::transpose(std::vector<llvm::Value *> rows) {
+  for (int h = w_ / 2; h >= 1; h /= 2) {
+    std::vector<int> lo(static_cast<size_t>(w_)), hi(static_cast<size_t>(w_));
+    for (int j = 0; j < w_; ++j) {
+      lo[static_cast<size_t>(j)] = (j & h) ? w_ + j - h : j;
+      hi[static_cast<size_t>(j)] = (j & h) ? w_ + j : j + h;
+    }
+    for (int i = 0; i < w_; ++i) {
+      if (i & h) continue;
+      llvm::Value *a = rows[static_cast<size_t>(i)], *c = rows[static_cast<size_t>(i + h)];
+      rows[static_cast<size_t>(i)] = b_.CreateShuffleVector(a, c, lo);
+      rows[static_cast<size_t>(i + h)] = b_.CreateShuffleVector(a, c, hi);
+    }
+  }
+  return rows;
+}
+
+void GemmEmitter::microKernel(int mr, llvm::Value *row0, llvm::Value *panel, llvm::Value *col0, llvm::Value *ncols,
+                              llvm::Value *k0, llvm::Value *kc, llvm::Value *first, llvm::Value *last) {
+  const int nv = shape_.nv;
+  const int64_t m = t_.m, kdim = t_.k;
+  // op(A)[i, k] = A[i * rowStride + k * kStride].
+  const int64_t rowStride = ops_.transA ? 1 : kdim, kStride = ops_.transA ? m : 1;
+  std::vector<llvm::Value *> masks;
+  for (int v = 0; v < nv; ++v) masks.push_back(laneMask(ncols, v));
+  auto cPtr = [&](int r, int v) {
+    return gep(cBase_, addV(mulC(addV(row0, i64(r)), t_.n), addV(col0, i64(v * w_))));
+  };
+  std::vector<llvm::AllocaInst *> acc;
+  for (int i = 0; i < mr * nv; ++i) acc.push_back(e_.entryAlloca(vt_, "acc"));
+  // First K block: start from 0; later blocks continue the chain from C.
+  for (int i = 0; i < mr * nv; ++i) b_.CreateStore(zeroVec(), acc[static_cast<size_t>(i)]);
+  e_.ifThen(b_.CreateNot(first), [&] {
+    for (int r = 0; r < mr; ++r)
+      for (int v = 0; v < nv; ++v)
+        b_.CreateStore(b_.CreateMaskedLoad(vt_, cPtr(r, v), llvm::Align(4), masks[v], zeroVec()),
+                       acc[static_cast<size_t>(r * nv + v)]);
+  });
+  std::vector<llvm::Value *> aRows;
+  for (int r = 0; r < mr; ++r) aRows.push_back(gep(aBase_, addV(mulC(addV(row0, i64(r)), rowStride), mulC(k0, kStride))));
+  e_.forLoop(i64(0), kc, [&](llvm::Value *kk) {
+    std::vector<llvm::Value *> bv;
+    for (int v = 0; v < nv; ++v)
+      bv.push_back(b_.CreateAlignedLoad(vt_, gep(panel, addV(mulC(kk, nr_), i64(v * w_))),
+                                        llvm::Align(static_cast<uint64_t>(w_ * 4)), "b"));
+    llvm::Value *aOff = mulC(kk, kStride);
+    for (int r = 0; r < mr; ++r) {
+      llvm::Value *a = b_.CreateLoad(f32_, gep(aRows[static_cast<size_t>(r)], aOff), "a");
+      llvm::Value *as = b_.CreateVectorSplat(static_cast<unsigned>(w_), a);
+      for (int v = 0; v < nv; ++v) {
+        llvm::AllocaInst *slot = acc[static_cast<size_t>(r * nv + v)];
+        b_.CreateStore(fma(as, bv[static_cast<size_t>(v)], b_.CreateLoad(vt_, slot)), slot);
+      }
+    }
+  }, false, "k");
+  // Last K block: the epilogue sees each vector before its store.
+  if (epi_) {
+    e_.ifThen(last, [&] {
+      for (int r = 0; r < mr; ++r)
+        for (int v = 0; v < nv; ++v) {
+          llvm::AllocaInst *slot = acc[static_cast<size_t>(r * nv + v)];
+          GemmVectorAt at{batch_, addV(row0, i64(r)), addV(col0, i64(v * w_)), masks[static_cast<size_t>(v)]};
+          b_.CreateStore(epi_(b_, b_.CreateLoad(vt_, slot), at), slot);
+        }
+    });
+  }
+  for (int r = 0; r < mr; ++r)
+    for (int v = 0; v < nv; ++v)
+      b_.CreateMaskedStore(b_.CreateLoad(vt_, acc[static_cast<size_t>(r * nv + v)]), cPtr(r, v), llvm::Align(4),
+                           masks[static_cast<size_t>(v)]);
+}
+
+}  // namespace
+
+void emitGemm(KernelEmitter &e, const GemmOperands &ops, llvm::Value *begin, llvm::Value *end,
+              const TargetInfo &target, const GemmEpilogue &epilogue) {
+  GemmEmitter g(e, ops, target, epilogue);
+  g.emit(begin, end);
+}
+
+}  // namespace dlc::cg

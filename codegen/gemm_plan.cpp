@@ -1,0 +1,56 @@
+//===- codegen/gemm_plan.cpp - how a matmul is cut into tiles ---------------===//
+#include "codegen/gemm_plan.h"
+
+#include <algorithm>
+
+namespace dlc {
+namespace {
+
+/// Depth of a packed block of B: one micro-panel (blockK x 32 floats = 32 KiB) stays in
+/// the 48 KiB L1 while the micro-kernel sweeps the tile's rows.
+constexpr int64_t kBlockK = 256;
+/// Largest tile: its packed B block (blockK x 512 floats, 512 KiB, on the stack) and its
+/// rows of A stay in the 2 MiB L2.
+constexpr int64_t kMaxTileN = 512, kMaxTileM = 192;
+/// A tile is split further (for the threads) only while each piece keeps at least this
+/// many flops: below, waking a second thread costs more than it saves.
+constexpr int64_t kMinSplitFlops = int64_t{4} << 20;
+/// Enough tiles for two threads to balance.
+constexpr int64_t kWantTiles = 4;
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t roundUp(int64_t a, int64_t b) { return ceilDiv(a, b) * b; }
+
+}  // namespace
+
+GemmTiling planGemmTiling(int64_t batch, int64_t m, int64_t n, int64_t k) {
+  GemmTiling t;
+  t.batch = batch;
+  t.m = m;
+  t.n = n;
+  t.k = k;
+  t.kBlocks = std::max<int64_t>(1, ceilDiv(k, kBlockK));
+  t.blockK = roundUp(ceilDiv(k, t.kBlocks), 16);
+  t.tilesM = std::max<int64_t>(1, ceilDiv(m, kMaxTileM));
+  t.tilesN = std::max<int64_t>(1, ceilDiv(n, kMaxTileN));
+  auto fix = [&] {
+    t.tileM = std::max<int64_t>(1, ceilDiv(m, t.tilesM));
+    t.tileN = std::max<int64_t>(1, roundUp(ceilDiv(n, t.tilesN), 16));
+    t.tilesM = std::max<int64_t>(1, ceilDiv(m, t.tileM));
+    t.tilesN = std::max<int64_t>(1, ceilDiv(n, t.tileN));
+  };
+  fix();
+  // More tiles for the threads while the pieces stay worth a thread: halve the columns
+  // first (no block of B is packed twice), then the rows.
+  while (t.numTiles() < kWantTiles) {
+    const int64_t flopsPerTile = 2 * t.tileM * t.tileN * k;
+    if (flopsPerTile < 2 * kMinSplitFlops) break;
+    if (t.tileN >= 128) t.tilesN *= 2;
+    else if (t.tileM >= 24) t.tilesM *= 2;
+    else break;
+    fix();
+  }
+  return t;
+}
+
+}  // namespace dlc
