@@ -152,6 +152,9 @@ class KernelEmitter {
   int loopCount_ = 0;  ///< loops emitted so far (a loop with none inside is innermost)
   std::unordered_map<const Value *, llvm::Value *> buffers_;  ///< body argument per buffer
   std::unordered_map<const Value *, const Node *> inGroup_;   ///< value -> its group node
+  /// Values already computed for the current index: invariant members, and the hoisted
+  /// row values of the current parallel index (KernelSpec::hoisted).
+  std::unordered_map<const Value *, llvm::Value *> memo_;
 };
 
 // Elemental generators, one per non-elementwise op (elemental_data.cpp,
