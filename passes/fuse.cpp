@@ -442,7 +442,7 @@ bool Planner::tryJoinAll(const Node *p, const std::vector<int> &cands) {
     return false;
   }
   for (size_t i = 0; i < cands.size(); ++i)
-    log(p, cands[i], true, fmt::format("{}, cheap: computed again in each of {} kernels", accessName(accs[i]),
+    log(p, cands[i], true, fmt::format("{}, cheap or one element: computed again in each of {} kernels", accessName(accs[i]),
                                        cands.size()));
   return true;
 }
@@ -524,7 +524,11 @@ FusionPlan Planner::run() {
       plan_.aliases.emplace_back(p->result(), p->operand(0));
       continue;
     }
-    if (allGrouped && cands.size() > 1 && isCheap(*p) && tryJoinAll(p, cands)) continue;
+    // Cheap ops, and one-element values (computed once at each kernel's start), are
+    // computed again by every kernel that reads them rather than stored.
+    const bool scalar = p->type().numElements() == 1 && categoryOf(p->kind()) != Category::Reduction &&
+                        categoryOf(p->kind()) != Category::Heavy;
+    if (allGrouped && cands.size() > 1 && (isCheap(*p) || scalar) && tryJoinAll(p, cands)) continue;
     bool joined = false;
     for (int gi : cands) {
       if (tryJoin(p, gi, usedOutside(p, gi))) {
