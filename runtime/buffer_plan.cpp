@@ -36,6 +36,7 @@ struct Class {
   bool isArg = false;
   int argIndex = -1;   ///< an argument, or the argument a donated result is written into
   bool donated = false;
+  int resultIndex = -1;  ///< written straight into this result's tensor
 };
 
 }  // namespace
@@ -143,10 +144,24 @@ BufferPlan planArena(const Function &f, const KernelPlan &plan, const ArenaOptio
       }
     }
 
+  // Results that alias nothing live in the tensors handed back to the caller. A class
+  // holds at most one result (a result is live to the end, so nothing is written over it).
+  if (opts.directResults) {
+    const std::vector<int> &aliases = f.resultAliases();
+    for (size_t r = 0; r < f.results().size(); ++r) {
+      const Value *res = f.results()[r];
+      if ((r < aliases.size() && aliases[r] >= 0) || res->isArgument() || aliasOf.count(res)) continue;
+      Class &c = classes[find(classOf.at(res))];
+      if (c.isArg || c.donated || c.resultIndex >= 0 || c.bytes != res->type().numBytes()) continue;
+      c.resultIndex = static_cast<int>(r);
+      bp.resultSlots.emplace_back(res, static_cast<int>(r));
+    }
+  }
+
   // The arena: largest first, best fit among the buffers live at the same time.
   std::vector<size_t> roots;
   for (size_t c = 0; c < classes.size(); ++c)
-    if (find(c) == c && !classes[c].isArg && !classes[c].donated) roots.push_back(c);
+    if (find(c) == c && !classes[c].isArg && !classes[c].donated && classes[c].resultIndex < 0) roots.push_back(c);
   std::stable_sort(roots.begin(), roots.end(), [&](size_t a, size_t b) {
     if (classes[a].bytes != classes[b].bytes) return classes[a].bytes > classes[b].bytes;
     return classes[a].first < classes[b].first;
@@ -186,6 +201,9 @@ BufferPlan planArena(const Function &f, const KernelPlan &plan, const ArenaOptio
     b.last = me.last;
     if (me.isArg || me.donated) {
       b.slot = BufferSlot{BufferSlot::Kind::Argument, me.argIndex, 0};
+      b.bytes = me.bytes;
+    } else if (me.resultIndex >= 0) {
+      b.slot = BufferSlot{BufferSlot::Kind::Result, me.resultIndex, 0};
       b.bytes = me.bytes;
     } else {
       b.slot = BufferSlot{BufferSlot::Kind::Arena, 0, offset[c]};
@@ -246,6 +264,8 @@ std::string describeBufferPlan(const Function &f, const KernelPlan &plan, const 
   for (const auto &[res, arg] : bp.donated)
     out += fmt::format("in place: {} is written into argument {} (donated)\n", labelOf(f, res),
                        labelOf(f, f.arg(static_cast<size_t>(arg))));
+  for (const auto &[res, r] : bp.resultSlots)
+    out += fmt::format("direct: {} is written into the returned tensor of result {}\n", labelOf(f, res), r);
   for (const auto &[o, in] : bp.inPlace)
     out += fmt::format("in place: {} reuses the buffer of {}\n", labelOf(f, o), labelOf(f, in));
   std::vector<const PlannedBuffer *> arena;

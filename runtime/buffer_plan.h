@@ -13,6 +13,8 @@
 //  - donation: a result that `aliases %arg` is written straight into that argument's
 //    buffer when no later kernel reads the argument (a training step updates its
 //    parameters and optimizer state in place; Executable::runInPlace);
+//  - results: a result that aliases nothing is written by its kernel straight into
+//    the tensor returned to the caller (no copy at the end of a run);
 //  - the arena: every other buffer gets an offset, largest first, in the smallest gap
 //    that fits among the buffers live at the same time (best fit). The arena's size is
 //    the largest end offset; `dlc mem` prints it with the buffers live at the peak.
@@ -36,9 +38,10 @@ struct BufferSlot {
   enum class Kind : uint8_t {
     Argument,  ///< the caller's input tensor `index`
     Arena,     ///< the arena at byte `offset`
+    Result,    ///< the tensor returned as result `index` (written there directly)
   };
   Kind kind = Kind::Arena;
-  int64_t index = 0;   ///< argument index (Argument)
+  int64_t index = 0;   ///< argument index (Argument), result index (Result)
   int64_t offset = 0;  ///< byte offset, a multiple of kBufferAlignment (Arena)
 };
 
@@ -69,6 +72,8 @@ struct BufferPlan {
   /// into their donated argument (result value, argument index).
   std::vector<std::pair<const Value *, const Value *>> inPlace;
   std::vector<std::pair<const Value *, int>> donated;
+  /// Results written straight into the returned tensor: (value, result index).
+  std::vector<std::pair<const Value *, int>> resultSlots;
 };
 
 /// Plans the buffers of \p f for the kernel schedule \p plan.
@@ -81,6 +86,7 @@ BufferPlan planOneBufferPerValue(const Function &f, const KernelPlan &plan);
 struct ArenaOptions {
   bool inPlace = true;  ///< reuse a dead input's buffer for an elementwise output
   bool donate = true;   ///< write aliased results into their argument's buffer
+  bool directResults = true;  ///< write results into the returned tensors, not the arena
 };
 
 /// Liveness-based planning into one arena (see above).

@@ -152,22 +152,27 @@ Expected<std::vector<HostTensor>> Executable::run(std::span<const HostTensor> in
     if (copy.numBytes() > 0)
       std::memcpy(copy.raw(), inputs[static_cast<size_t>(a)].raw(), static_cast<size_t>(copy.numBytes()));
   }
+  // Results first: the kernels of direct results (BufferSlot::Kind::Result) write them.
+  std::vector<HostTensor> results;
+  for (size_t s : resultSlots_) {
+    results.emplace_back(slots_[s].type);
+    countAllocation(results.back().numBytes());
+  }
   for (size_t s = 0; s < slots_.size(); ++s) {
     const BufferSlot &w = slots_[s].where;
     const size_t a = static_cast<size_t>(w.index);
-    if (w.kind != BufferSlot::Kind::Argument) ptrs_[s] = arena_.get() + w.offset;
+    if (w.kind == BufferSlot::Kind::Arena) ptrs_[s] = arena_.get() + w.offset;
+    else if (w.kind == BufferSlot::Kind::Result) ptrs_[s] = results[a].raw();
     else if (std::find(donatedArgs_.begin(), donatedArgs_.end(), static_cast<int>(a)) != donatedArgs_.end())
       ptrs_[s] = donatedCopies_[a].raw();
     else ptrs_[s] = const_cast<std::byte *>(inputs[a].raw());  // kernels only read these
   }
   runSchedule();
 
-  std::vector<HostTensor> results;
-  for (size_t s : resultSlots_) {
-    HostTensor t(slots_[s].type);
-    countAllocation(t.numBytes());
-    if (t.numBytes() > 0) std::memcpy(t.raw(), ptrs_[s], static_cast<size_t>(t.numBytes()));
-    results.push_back(std::move(t));
+  for (size_t r = 0; r < resultSlots_.size(); ++r) {
+    const size_t s = resultSlots_[r];
+    HostTensor &t = results[r];
+    if (t.numBytes() > 0 && t.raw() != ptrs_[s]) std::memcpy(t.raw(), ptrs_[s], static_cast<size_t>(t.numBytes()));
   }
   return results;
 }
@@ -179,9 +184,22 @@ Expected<void> Executable::runInPlace(std::span<HostTensor> args, std::span<Host
     return makeError(Location{}, "'@{}' has {} result(s), runInPlace got {} result tensor(s)", name_,
                      resultSlots_.size(), results.size());
   std::lock_guard<std::mutex> lock(runMu_);
+  auto needsTensor = [](const HostTensor &t, const TensorType &type) {
+    return t.type() != type || (type.numBytes() > 0 && t.raw() == nullptr);
+  };
+  for (size_t r = 0; r < resultSlots_.size(); ++r)
+    if (resultAliases_[r] < 0 && needsTensor(results[r], slots_[resultSlots_[r]].type)) {
+      results[r] = HostTensor(slots_[resultSlots_[r]].type);
+      countAllocation(results[r].numBytes());
+    }
   for (size_t s = 0; s < slots_.size(); ++s) {
     const BufferSlot &w = slots_[s].where;
-    ptrs_[s] = w.kind == BufferSlot::Kind::Argument ? args[static_cast<size_t>(w.index)].raw() : arena_.get() + w.offset;
+    const size_t i = static_cast<size_t>(w.index);
+    switch (w.kind) {
+    case BufferSlot::Kind::Argument: ptrs_[s] = args[i].raw(); break;
+    case BufferSlot::Kind::Result: ptrs_[s] = results[i].raw(); break;
+    case BufferSlot::Kind::Arena: ptrs_[s] = arena_.get() + w.offset; break;
+    }
   }
   runSchedule();
   for (size_t r = 0; r < resultSlots_.size(); ++r) {
@@ -189,7 +207,7 @@ Expected<void> Executable::runInPlace(std::span<HostTensor> args, std::span<Host
     const int alias = resultAliases_[r];
     HostTensor &dst = alias >= 0 ? args[static_cast<size_t>(alias)] : results[r];
     if (dst.raw() == ptrs_[s]) continue;  // written in place
-    if (dst.type() != slots_[s].type) {
+    if (needsTensor(dst, slots_[s].type)) {
       dst = HostTensor(slots_[s].type);
       countAllocation(dst.numBytes());
     }
