@@ -7,11 +7,12 @@
 
 namespace dlc {
 
-Expected<std::string> emitKernels(const Function &f, EmitKind kind, const CodegenOptions &opts) {
+Expected<std::string> emitKernels(const Function &f, EmitKind kind, const CodegenOptions &opts,
+                                  const KernelPlanOptions &planOpts) {
   DL_TRY(TargetInfo target, resolveTarget(opts));
   DL_TRY(std::unique_ptr<llvm::TargetMachine> tm, cg::makeTargetMachine(target, opts));
   const llvm::DataLayout dl = tm->createDataLayout();
-  const KernelPlan plan = planKernels(f);
+  const KernelPlan plan = planKernels(f, planOpts);
 
   std::string out = fmt::format("; dlc kernels of @{} for {}\n", f.name(), target.str());
   for (const auto &[value, owner] : plan.aliases)

@@ -9,6 +9,7 @@
 
 #include <string>
 
+#include "codegen/kernel_plan.h"
 #include "codegen/options.h"
 #include "ir/diagnostic.h"
 #include "ir/ir.h"
@@ -21,7 +22,9 @@ enum class EmitKind : uint8_t {
   Assembly,       ///< native assembly
 };
 
-/// The kernels of \p f (which must be verified) as text of kind \p kind.
-Expected<std::string> emitKernels(const Function &f, EmitKind kind, const CodegenOptions &opts);
+/// The kernels of \p f (which must be verified), planned with \p plan, as text of kind
+/// \p kind.
+Expected<std::string> emitKernels(const Function &f, EmitKind kind, const CodegenOptions &opts,
+                                  const KernelPlanOptions &plan = {});
 
 }  // namespace dlc

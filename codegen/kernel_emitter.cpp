@@ -7,6 +7,8 @@
 //===----------------------------------------------------------------------===//
 #include "codegen/kernel_emitter.h"
 
+#include <algorithm>
+
 #include <llvm/IR/Constants.h>
 #include <llvm/IR/GlobalVariable.h>
 #include <llvm/IR/MDBuilder.h>
@@ -99,36 +101,56 @@ void KernelEmitter::createEntry(const std::string &name, llvm::Function *body) {
 
 void KernelEmitter::emitLoopBody(llvm::Value *begin, llvm::Value *end) {
   const LoopDomain &d = k_.domain;
-  const Value *out = k_.root().result();
-  auto computeAndStore = [&](const IrIndex &idx) {
-    llvm::Value *v = generate(out, idx);
-    b_.CreateStore(v, elementPtr(out, idx));
+  // Fused kernels: one-element members read everywhere are computed once, up front.
+  for (const Node *n : k_.invariant) memo_[n->result()] = generateNode(*n, IrIndex{n->type().shape, {}, i64(0)});
+  // All outputs of an index are computed before any is stored: every load of the index
+  // precedes every store, so the buffer plan may write an output over a dead input of a
+  // flat kernel (in place) without changing what later outputs read.
+  auto storeAll = [&](const std::vector<const Value *> &outs, const std::function<IrIndex(const Value *)> &at) {
+    std::vector<llvm::Value *> vals;
+    for (const Value *out : outs) vals.push_back(generate(out, at(out)));
+    for (size_t i = 0; i < outs.size(); ++i) b_.CreateStore(vals[i], elementPtr(outs[i], at(outs[i])));
   };
   if (d.flat) {
-    forLoop(begin, end, [&](llvm::Value *i) { computeAndStore(IrIndex{out->shape(), {}, i}); },
-            /*vectorize=*/true);
+    forLoop(begin, end, [&](llvm::Value *i) {
+      storeAll(k_.outputs, [&](const Value *out) { return IrIndex{out->shape(), {}, i}; });
+    }, /*vectorize=*/true);
     return;
   }
   // Parallel dims [0, pd) come from the chunk index p; dims [pd, rank) are inner loops.
   const size_t pd = static_cast<size_t>(d.parallelDims), rank = d.shape.size();
   const int64_t inner = d.innerExtent();
+  const Shape rowShape(d.shape.begin(), d.shape.begin() + static_cast<std::ptrdiff_t>(pd));
+  std::vector<const Value *> rowOuts, fullOuts;
+  for (const Value *out : k_.outputs) {
+    const bool hoisted = std::any_of(k_.hoisted.begin(), k_.hoisted.end(),
+                                     [&](const Node *n) { return n->result() == out; });
+    (hoisted || (pd == rank && out->shape() == rowShape) ? rowOuts : fullOuts).push_back(out);
+  }
   forLoop(begin, end, [&](llvm::Value *p) {
-    IrIndex outer{Shape(d.shape.begin(), d.shape.begin() + static_cast<std::ptrdiff_t>(pd)), {}, p};
+    IrIndex outer{rowShape, {}, p};
     std::vector<llvm::Value *> dims = dimsOf(outer);
-    llvm::Value *rowBase = b_.CreateMul(p, i64(inner), "row", true, true);
-    std::function<void(size_t, llvm::Value *)> nest = [&](size_t dim, llvm::Value *lin) {
-      if (dim == rank) {
-        computeAndStore(IrIndex{d.shape, dims, lin});
-        return;
-      }
-      const int64_t stride = shapeProduct(d.shape, dim + 1, rank);
-      forLoop(i64(0), i64(d.shape[dim]), [&](llvm::Value *iv) {
-        dims.push_back(iv);
-        nest(dim + 1, b_.CreateAdd(lin, b_.CreateMul(iv, i64(stride), "", true, true), "", true, true));
-        dims.pop_back();
-      }, /*vectorize=*/dim + 1 == rank, fmt::format("d{}", dim));
-    };
-    nest(pd, rowBase);
+    outer.dims = dims;
+    // Row values: computed once per parallel index, in program order, then reused.
+    for (const Node *n : k_.hoisted) memo_[n->result()] = generateNode(*n, outer);
+    storeAll(rowOuts, [&](const Value *) { return outer; });
+    if (!fullOuts.empty()) {
+      llvm::Value *rowBase = b_.CreateMul(p, i64(inner), "row", true, true);
+      std::function<void(size_t, llvm::Value *)> nest = [&](size_t dim, llvm::Value *lin) {
+        if (dim == rank) {
+          storeAll(fullOuts, [&](const Value *) { return IrIndex{d.shape, dims, lin}; });
+          return;
+        }
+        const int64_t stride = shapeProduct(d.shape, dim + 1, rank);
+        forLoop(i64(0), i64(d.shape[dim]), [&](llvm::Value *iv) {
+          dims.push_back(iv);
+          nest(dim + 1, b_.CreateAdd(lin, b_.CreateMul(iv, i64(stride), "", true, true), "", true, true));
+          dims.pop_back();
+        }, /*vectorize=*/dim + 1 == rank, fmt::format("d{}", dim));
+      };
+      nest(pd, rowBase);
+    }
+    for (const Node *n : k_.hoisted) memo_.erase(n->result());
   }, /*vectorize=*/pd == rank, "p");
 }
 
@@ -184,6 +206,7 @@ llvm::Value *KernelEmitter::buffer(const Value *v) {
 }
 
 llvm::Value *KernelEmitter::generate(const Value *v, const IrIndex &idx) {
+  if (auto it = memo_.find(v); it != memo_.end()) return it->second;
   if (auto it = inGroup_.find(v); it != inGroup_.end()) return generateNode(*it->second, idx);
   return b_.CreateLoad(storageType(ctx(), v->dtype()), elementPtr(v, idx));
 }

@@ -164,6 +164,9 @@ class KernelEmitter {
   std::unordered_map<const Value *, llvm::Value *> buffers_;  ///< body argument per buffer
   std::unordered_map<const Value *, const Node *> inGroup_;   ///< value -> its group node
   std::function<GemmEpilogue(KernelEmitter &)> gemmEpilogue_;
+  /// Values already computed for the current index: invariant members, and the hoisted
+  /// row values of the current parallel index (KernelSpec::hoisted).
+  std::unordered_map<const Value *, llvm::Value *> memo_;
 };
 
 // Elemental generators, one per non-elementwise op (elemental_data.cpp,

@@ -9,6 +9,10 @@
 #include "codegen/kernel_plan.h"
 
 #include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "passes/fuse.h"
 
 #include "codegen/gemm_plan.h"
 
@@ -181,6 +185,8 @@ KernelSpec makeNodeKernel(const Node &n, size_t nodeIndex) {
     // Rows: every dim but the last is parallel. MatMul's output has rank >= 2.
     k.domain = LoopDomain{out, static_cast<int>(out.size()) - 1, false};
   }
+  for (const Value *v : k.inputs)
+    k.inputsAligned.push_back(k.domain.flat && v->type().numElements() == n.type().numElements());
   const int64_t unitWork =
       std::max<int64_t>(1, k.domain.innerExtent()) * workPerElement(n);
   k.chunk = std::max<int64_t>(1, kTargetChunkWork / unitWork);
@@ -193,8 +199,78 @@ KernelSpec makeNodeKernel(const Node &n, size_t nodeIndex) {
   return k;
 }
 
+namespace {
+
+/// The kernel of a fused group (two or more nodes).
+KernelSpec makeFusedKernel(const FusionGroup &g) {
+  KernelSpec k;
+  k.name = g.name;
+  k.kind = KernelKind::Loop;
+  k.nodes = g.nodes;
+  std::unordered_set<const Node *> members(g.nodes.begin(), g.nodes.end());
+  k.inputs = g.inputs;
+  k.outputs = g.outputs;
+
+  const int64_t total = product(g.shape, 0, g.shape.size());
+  bool flat = true;
+  for (const Node *n : g.nodes) {
+    const int64_t count = n->type().numElements();
+    if (!isLinearAccess(*n) || (count != total && count != 1)) flat = false;
+  }
+  // One-element members read everywhere (not row values, not reductions) are computed
+  // once at the start of the kernel, as are those they are built from.
+  std::unordered_set<const Node *> invariant;
+  if (total > 1)
+    for (size_t i = 0; i < g.nodes.size(); ++i) {
+      const Node *n = g.nodes[i];
+      bool ok = n->type().numElements() == 1 && g.access[i] != FuseAccess::Row &&
+                n->kind() != OpKind::ReduceSum && n->kind() != OpKind::ReduceMax;
+      for (const Value *v : n->operands())
+        if (ok && !v->isArgument() && members.count(v->def()) && !invariant.count(v->def())) ok = false;
+      if (ok) {
+        invariant.insert(n);
+        k.invariant.push_back(n);
+      }
+    }
+  int64_t reduceWork = 0;
+  if (flat) {
+    k.domain = LoopDomain{{total}, 1, true};
+  } else {
+    k.domain = LoopDomain{g.shape, g.parallelDims, false};
+    for (size_t i = 0; i < g.nodes.size(); ++i) {
+      const Node *n = g.nodes[i];
+      if (g.access[i] != FuseAccess::Row || invariant.count(n)) continue;
+      k.hoisted.push_back(n);
+      if (n->kind() == OpKind::ReduceSum || n->kind() == OpKind::ReduceMax)
+        reduceWork += n->operand(0)->type().numElements() / std::max<int64_t>(1, n->type().numElements());
+    }
+  }
+  for (size_t i = 0; i < k.inputs.size(); ++i)
+    k.inputsAligned.push_back(flat ? k.inputs[i]->type().numElements() == total
+                                   : g.parallelDims == static_cast<int>(g.shape.size()) &&
+                                         g.inputAccess[i] == FuseAccess::Row);
+  const int64_t unitWork = std::max<int64_t>(1, k.domain.innerExtent()) * static_cast<int64_t>(g.nodes.size()) +
+                           reduceWork * 4;
+  k.chunk = std::max<int64_t>(1, kTargetChunkWork / unitWork);
+  return k;
+}
+
+}  // namespace
+
 KernelPlan planKernels(const Function &f, const KernelPlanOptions &opts) {
   KernelPlan plan;
+  if (opts.fuse) {
+    FusionPlan fp = planFusion(f, FusionOptions{opts.aliasReshapes});
+    std::unordered_map<const Node *, size_t> index;
+    for (size_t i = 0; i < f.numNodes(); ++i) index[f.nodes()[i].get()] = i;
+    for (const FusionGroup &g : fp.groups) {
+      plan.kernels.push_back(g.nodes.size() == 1 ? makeNodeKernel(*g.nodes[0], index.at(g.nodes[0]))
+                                                 : makeFusedKernel(g));
+      if (opts.forceChunk > 0) plan.kernels.back().chunk = opts.forceChunk;
+    }
+    plan.aliases = std::move(fp.aliases);
+    return plan;
+  }
   for (size_t i = 0; i < f.numNodes(); ++i) {
     const Node &n = *f.nodes()[i];
     if (n.kind() == OpKind::Reshape && opts.aliasReshapes) {

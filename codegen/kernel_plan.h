@@ -11,8 +11,9 @@
 // in a fixed order, so results do not depend on how the runtime splits the space or on
 // the number of threads.
 //
-// Today every node is its own kernel (fusion will form larger groups); the plan is
-// LLVM-free so that the runtime and tools can inspect it.
+// With KernelPlanOptions::fuse the groups come from the fusion planner (passes/fuse.h);
+// without it every node is its own kernel. The plan is LLVM-free so that the runtime
+// and tools can inspect it.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -57,10 +58,12 @@ struct LoopDomain {
 
 /// One kernel of a function's schedule.
 struct KernelSpec {
-  /// Readable and stable: `<mnemonic>_<node index>` for one-node kernels (`add_3`).
+  /// Readable and stable: `<mnemonic>_<node index>` for one-node kernels (`add_3`),
+  /// `fused_<ops>_<index of the last member>` for fused ones (`fused_sub_exp_7`).
   std::string name;
   KernelKind kind = KernelKind::Loop;
-  /// The group, in program order; the last node is the root, whose result is written.
+  /// The group, in program order. One node: the last is the root, whose result is
+  /// written; a fused group writes `outputs`, which may be several of its nodes.
   std::vector<const Node *> nodes;
   /// Values read from memory, in buffer order (buffers[0 .. inputs.size())).
   std::vector<const Value *> inputs;
@@ -69,6 +72,18 @@ struct KernelSpec {
   LoopDomain domain;
   /// Parallel indices per chunk: fixed by the shapes alone, never by the thread count.
   int64_t chunk = 1;
+  /// Fused kernels only. Members computed once per parallel index, before the inner
+  /// loops, in program order (a softmax row's max and sum); their shape is the domain's
+  /// parallel dims, and every read of them in the group is at the current index.
+  std::vector<const Node *> hoisted;
+  /// Fused kernels only. One-element members read at every index (a bias-correction
+  /// scalar), computed once at the start of the kernel.
+  std::vector<const Node *> invariant;
+  /// Per input: read only at the index being written, before any output of that index is
+  /// stored (a flat kernel's inputs of the domain's size; in a kernel whose parallel
+  /// dims are its whole domain, the inputs read once per index). The memory planner
+  /// may write an output of the same size over such an input in place.
+  std::vector<bool> inputsAligned;
 
   const Node &root() const { return *nodes.back(); }
   size_t numBuffers() const { return inputs.size() + outputs.size(); }
@@ -80,8 +95,8 @@ struct KernelPlanOptions {
   /// When > 0, every kernel uses chunks of this many parallel indices (tests use it to
   /// check that results do not depend on the partition).
   int64_t forceChunk = 0;
-  /// Group nodes into fused kernels (the `fuse` pass). false: one kernel per IR op, the
-  /// `--unfused` mode of the tools. Until fusion lands, both give one kernel per op.
+  /// Group nodes into fused kernels (passes/fuse.h). false: one kernel per IR op, the
+  /// `--unfused` mode of the tools. Both give bitwise-equal results in strict mode.
   bool fuse = true;
 };
 
@@ -93,7 +108,7 @@ struct KernelPlan {
   std::vector<std::pair<const Value *, const Value *>> aliases;
 };
 
-/// Splits \p f into kernels (one per node for now). \p f must be verified.
+/// Splits \p f into kernels: fused groups, or one per node. \p f must be verified.
 KernelPlan planKernels(const Function &f, const KernelPlanOptions &opts = {});
 
 struct GemmTiling;

@@ -1,6 +1,7 @@
 //===- runtime/executable.cpp - a compiled function, ready to run -----------===//
 #include "runtime/executable.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <unordered_map>
@@ -61,10 +62,39 @@ Expected<std::unique_ptr<Executable>> Executable::compile(const Function &f, con
     DL_TRY(size_t s, slotFor(r));
     ex->resultSlots_.push_back(s);
   }
+  ex->resultAliases_ = f.resultAliases();
+  ex->resultAliases_.resize(f.results().size(), -1);
+  // Arguments some kernel writes: donated buffers (run() copies those inputs first).
+  for (const Step &step : ex->steps_)
+    for (size_t b = step.slots.size() - plan.kernels[static_cast<size_t>(&step - ex->steps_.data())].outputs.size();
+         b < step.slots.size(); ++b) {
+      const BufferSlot &w = ex->slots_[step.slots[b]].where;
+      const int arg = static_cast<int>(w.index);
+      if (w.kind == BufferSlot::Kind::Argument &&
+          std::find(ex->donatedArgs_.begin(), ex->donatedArgs_.end(), arg) == ex->donatedArgs_.end())
+        ex->donatedArgs_.push_back(arg);
+    }
+  ex->donatedCopies_.resize(f.numArgs());
+  ex->ptrs_.resize(ex->slots_.size());
+  size_t maxBuffers = 0;
+  for (const Step &step : ex->steps_) maxBuffers = std::max(maxBuffers, step.slots.size());
+  ex->launchArgs_.reserve(maxBuffers);
+  ex->arenaBytes_ = buffers.arenaBytes;
   const size_t bytes = static_cast<size_t>(std::max<int64_t>(buffers.arenaBytes, kBufferAlignment));
   ex->arena_.reset(static_cast<std::byte *>(std::aligned_alloc(kBufferAlignment, bytes)));
   if (!ex->arena_) return makeError(f.loc, "cannot allocate {} bytes of buffers for '@{}'", bytes, f.name());
+  ex->countAllocation(static_cast<int64_t>(bytes));
   return ex;
+}
+
+void Executable::countAllocation(int64_t bytes) {
+  ++allocs_.count;
+  allocs_.bytes += bytes;
+}
+
+Executable::AllocationStats Executable::allocationStats() const {
+  std::lock_guard<std::mutex> lock(const_cast<std::mutex &>(runMu_));
+  return allocs_;
 }
 
 std::vector<std::string> Executable::kernelNames() const {
@@ -75,7 +105,7 @@ std::vector<std::string> Executable::kernelNames() const {
 
 int Executable::numThreads() const { return pool_ ? pool_->numThreads() : 1; }
 
-Expected<std::vector<HostTensor>> Executable::run(std::span<const HostTensor> inputs) {
+Expected<void> Executable::checkArgs(std::span<const HostTensor> inputs) const {
   if (inputs.size() != argTypes_.size())
     return makeError(Location{}, "'@{}' expects {} argument(s), got {}", name_, argTypes_.size(), inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i)
@@ -84,37 +114,106 @@ Expected<std::vector<HostTensor>> Executable::run(std::span<const HostTensor> in
                                               : fmt::format("argument {} ('%{}')", i + 1, argNames_[i]);
       return makeError(Location{}, "'@{}' {} expects {}, got {}", name_, what, argTypes_[i], inputs[i].type());
     }
+  return {};
+}
 
-  std::lock_guard<std::mutex> lock(runMu_);
-  std::vector<void *> ptrs(slots_.size());
-  for (size_t s = 0; s < slots_.size(); ++s) {
-    const BufferSlot &w = slots_[s].where;
-    ptrs[s] = w.kind == BufferSlot::Kind::Argument
-                  ? const_cast<std::byte *>(inputs[static_cast<size_t>(w.index)].raw())  // kernels only read inputs
-                  : arena_.get() + w.offset;
-  }
-  std::vector<void *> args;
+void Executable::runSchedule() {
+  // One pointer captured: the std::function of parallelFor keeps it inline (no allocation).
+  struct Launch {
+    void **bufs;
+    KernelFn fn;
+    bool ftz;
+  } launch{nullptr, nullptr, flushDenormals_};
+  auto chunk = [&launch](int64_t begin, int64_t end) {
+    ScopedFlushDenormals ftz(launch.ftz);
+    launch.fn(launch.bufs, begin, end);
+  };
   for (const Step &step : steps_) {
     if (step.extent == 0) continue;
-    args.clear();
-    for (size_t s : step.slots) args.push_back(ptrs[s]);
-    void **bufs = args.data();
-    KernelFn fn = step.fn;
-    auto chunk = [&](int64_t begin, int64_t end) {
-      ScopedFlushDenormals ftz(flushDenormals_);
-      fn(bufs, begin, end);
-    };
+    launchArgs_.clear();
+    for (size_t s : step.slots) launchArgs_.push_back(ptrs_[s]);
+    launch.bufs = launchArgs_.data();
+    launch.fn = step.fn;
     if (pool_) pool_->parallelFor(step.extent, step.chunk, chunk);
     else chunk(0, step.extent);
   }
+}
 
+Expected<std::vector<HostTensor>> Executable::run(std::span<const HostTensor> inputs) {
+  if (Expected<void> ok = checkArgs(inputs); !ok) return ok.takeError();
+  std::lock_guard<std::mutex> lock(runMu_);
+  for (int a : donatedArgs_) {
+    // Kernels write this argument's buffer: work on an owned copy of the input.
+    HostTensor &copy = donatedCopies_[static_cast<size_t>(a)];
+    if (copy.type() != argTypes_[static_cast<size_t>(a)] || copy.numBytes() != inputs[static_cast<size_t>(a)].numBytes()) {
+      copy = HostTensor(argTypes_[static_cast<size_t>(a)]);
+      countAllocation(copy.numBytes());
+    }
+    if (copy.numBytes() > 0)
+      std::memcpy(copy.raw(), inputs[static_cast<size_t>(a)].raw(), static_cast<size_t>(copy.numBytes()));
+  }
+  // Results first: the kernels of direct results (BufferSlot::Kind::Result) write them.
   std::vector<HostTensor> results;
   for (size_t s : resultSlots_) {
-    HostTensor t(slots_[s].type);
-    if (t.numBytes() > 0) std::memcpy(t.raw(), ptrs[s], static_cast<size_t>(t.numBytes()));
-    results.push_back(std::move(t));
+    results.emplace_back(slots_[s].type);
+    countAllocation(results.back().numBytes());
+  }
+  for (size_t s = 0; s < slots_.size(); ++s) {
+    const BufferSlot &w = slots_[s].where;
+    const size_t a = static_cast<size_t>(w.index);
+    if (w.kind == BufferSlot::Kind::Arena) ptrs_[s] = arena_.get() + w.offset;
+    else if (w.kind == BufferSlot::Kind::Result) ptrs_[s] = results[a].raw();
+    else if (std::find(donatedArgs_.begin(), donatedArgs_.end(), static_cast<int>(a)) != donatedArgs_.end())
+      ptrs_[s] = donatedCopies_[a].raw();
+    else ptrs_[s] = const_cast<std::byte *>(inputs[a].raw());  // kernels only read these
+  }
+  runSchedule();
+
+  for (size_t r = 0; r < resultSlots_.size(); ++r) {
+    const size_t s = resultSlots_[r];
+    HostTensor &t = results[r];
+    if (t.numBytes() > 0 && t.raw() != ptrs_[s]) std::memcpy(t.raw(), ptrs_[s], static_cast<size_t>(t.numBytes()));
   }
   return results;
+}
+
+Expected<void> Executable::runInPlace(std::span<HostTensor> args, std::span<HostTensor> results) {
+  if (Expected<void> ok = checkArgs(std::span<const HostTensor>(args.data(), args.size())); !ok)
+    return ok.takeError();
+  if (results.size() != resultSlots_.size())
+    return makeError(Location{}, "'@{}' has {} result(s), runInPlace got {} result tensor(s)", name_,
+                     resultSlots_.size(), results.size());
+  std::lock_guard<std::mutex> lock(runMu_);
+  auto needsTensor = [](const HostTensor &t, const TensorType &type) {
+    return t.type() != type || (type.numBytes() > 0 && t.raw() == nullptr);
+  };
+  for (size_t r = 0; r < resultSlots_.size(); ++r)
+    if (resultAliases_[r] < 0 && needsTensor(results[r], slots_[resultSlots_[r]].type)) {
+      results[r] = HostTensor(slots_[resultSlots_[r]].type);
+      countAllocation(results[r].numBytes());
+    }
+  for (size_t s = 0; s < slots_.size(); ++s) {
+    const BufferSlot &w = slots_[s].where;
+    const size_t i = static_cast<size_t>(w.index);
+    switch (w.kind) {
+    case BufferSlot::Kind::Argument: ptrs_[s] = args[i].raw(); break;
+    case BufferSlot::Kind::Result: ptrs_[s] = results[i].raw(); break;
+    case BufferSlot::Kind::Arena: ptrs_[s] = arena_.get() + w.offset; break;
+    }
+  }
+  runSchedule();
+  for (size_t r = 0; r < resultSlots_.size(); ++r) {
+    const size_t s = resultSlots_[r];
+    const int alias = resultAliases_[r];
+    HostTensor &dst = alias >= 0 ? args[static_cast<size_t>(alias)] : results[r];
+    if (dst.raw() == ptrs_[s]) continue;  // written in place
+    if (needsTensor(dst, slots_[s].type)) {
+      dst = HostTensor(slots_[s].type);
+      countAllocation(dst.numBytes());
+    }
+    if (dst.numBytes() > 0) std::memcpy(dst.raw(), ptrs_[s], static_cast<size_t>(dst.numBytes()));
+  }
+  return {};
 }
 
 }  // namespace dlc

@@ -12,8 +12,16 @@
 // reference interpreter bitwise (libm-based transcendentals included). Results never
 // depend on the number of threads.
 //
-// Thread safety: run() may be called from several threads; runs share the executable's
-// arena and are serialized.
+// Memory: the buffer plan (runtime/buffer_plan.h, planArena by default) packs every
+// temporary into one arena allocated at compile time, reuses dead inputs in place, and
+// writes results that alias a donated argument (`aliases %arg`) straight into that
+// argument's buffer. runInPlace() uses the caller's tensors directly: a training step
+// updates its parameters and optimizer state with no copy and, after its first call,
+// allocates nothing. run() keeps its value semantics: donated arguments are first copied
+// into buffers the executable owns, so the caller's inputs are never written.
+//
+// Thread safety: run() and runInPlace() may be called from several threads; runs share
+// the executable's arena and are serialized.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -42,8 +50,9 @@ struct ExecutableOptions {
   /// Keep IEEE denormals in kernel threads instead of flushing them (FTZ/DAZ).
   bool keepDenormals = false;
   KernelPlanOptions plan;
-  /// Assigns buffers; the default gives each value its own.
-  BufferPlanner planner = planOneBufferPerValue;
+  /// Assigns buffers; the default plans liveness, in-place reuse and donation into one
+  /// arena (planArena); planOneBufferPerValue gives each value its own.
+  BufferPlanner planner = [](const Function &f, const KernelPlan &p) { return planArena(f, p); };
 };
 
 class Executable {
@@ -52,8 +61,29 @@ class Executable {
   static Expected<std::unique_ptr<Executable>> compile(const Function &f, const ExecutableOptions &opts = {});
   ~Executable();
 
-  /// Runs the function; \p inputs must match the arguments in number and type.
+  /// Runs the function; \p inputs must match the arguments in number and type. The
+  /// inputs are only read; each call returns new result tensors.
   Expected<std::vector<HostTensor>> run(std::span<const HostTensor> inputs);
+
+  /// Runs the function on the caller's tensors in place: a result that aliases argument
+  /// j (`aliases %arg`) is left in args[j] (written there directly when the plan donated
+  /// the buffer, else copied there at the end); every other result i is copied into
+  /// results[i], which is (re)allocated only when its type differs. Arguments that no
+  /// result aliases are only read. \p results must have one entry per result (entries
+  /// of aliased results are not touched).
+  Expected<void> runInPlace(std::span<HostTensor> args, std::span<HostTensor> results);
+
+  /// Bytes of the arena, allocated once by compile().
+  int64_t arenaBytes() const { return arenaBytes_; }
+  /// Allocations made by the executable itself (arena, run()'s scratch copies of donated
+  /// inputs, result tensors), counted since compile().
+  struct AllocationStats {
+    int64_t count = 0;
+    int64_t bytes = 0;
+  };
+  AllocationStats allocationStats() const;
+  /// Results written straight into their donated argument, and how many (indices).
+  const std::vector<int> &donatedArgs() const { return donatedArgs_; }
 
   /// One name per kernel launch, in schedule order (`add_3`).
   std::vector<std::string> kernelNames() const;
@@ -86,6 +116,18 @@ class Executable {
   std::shared_ptr<Jit> jit_;
   ThreadPool *pool_ = nullptr;  ///< null: run on the calling thread
   bool flushDenormals_ = true;
+
+  Expected<void> checkArgs(std::span<const HostTensor> inputs) const;
+  void runSchedule();
+  void countAllocation(int64_t bytes);
+
+  std::vector<int> resultAliases_;  ///< per result: the argument it aliases, or -1
+  std::vector<int> donatedArgs_;    ///< arguments some kernel writes (donation)
+  std::vector<HostTensor> donatedCopies_;  ///< run(): owned copies of donated inputs
+  std::vector<void *> ptrs_;        ///< per slot, for the current run
+  std::vector<void *> launchArgs_;  ///< buffers of the current launch
+  int64_t arenaBytes_ = 0;
+  AllocationStats allocs_;
 
   std::mutex runMu_;
   struct ArenaDeleter {

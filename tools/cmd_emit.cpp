@@ -25,6 +25,8 @@ cl::opt<EmitKind> emitKind("emit", cl::desc("What to print"), cl::init(EmitKind:
                            cl::sub(emitCommand), cl::cat(dlcCategory()));
 cl::opt<std::string> functionName("function", cl::desc("Only this function (default: all)"),
                                   cl::value_desc("name"), cl::sub(emitCommand), cl::cat(dlcCategory()));
+cl::opt<bool> unfused("unfused", cl::desc("One kernel per IR op (no fusion)"), cl::sub(emitCommand),
+                      cl::cat(dlcCategory()));
 CodegenFlags codegenFlags(emitCommand);
 }  // namespace
 
@@ -39,7 +41,7 @@ int runEmit() {
   }
   for (const auto &f : m->functions()) {
     if (!functionName.empty() && f->name() != functionName) continue;
-    Expected<std::string> text = emitKernels(*f, emitKind, codegenFlags.toOptions());
+    Expected<std::string> text = emitKernels(*f, emitKind, codegenFlags.toOptions(), KernelPlanOptions{.fuse = !unfused});
     if (!text) {
       printDiagnostics(llvm::errs(), text.error(), *src);
       return 1;

@@ -4,15 +4,19 @@
 //       [--verify-each] [--time-passes] [--debug-only=simplify] [--function=F] [--wrt=a,b]
 //       [--fast-math] [--optimizer=adam --lr=0.01 --weight-decay=... --clip-norm=...]
 //
-// The result goes to stdout (or -o FILE) as IR text that `dlc print` reads back;
+// The result goes to stdout (or -o FILE) as IR text that `dlc print` reads back (after
+// `fuse`, with each kernel's nodes nested in a comment-delimited region);
 // --print-after* dumps, debug output and the timing table go to stderr, each dump under a
 // `// ----- IR after NAME -----` comment so that it parses too. The options map onto
 // PipelineOptions / PassOptions (passes/pipeline.h); this file only parses them.
 //
 //===----------------------------------------------------------------------===//
+#include <algorithm>
+
 #include <llvm/Support/FileSystem.h>
 
 #include "ir/printer.h"
+#include "passes/fuse.h"
 #include "passes/pipeline.h"
 #include "tools/tool_support.h"
 
@@ -175,7 +179,19 @@ int runOpt() {
     llvm::errs() << "dlc opt: error: cannot write '" << outputPath << "': " << ec.message() << "\n";
     return 1;
   }
-  out << printModule(*m);
+  // After `fuse` the kernel groups print as nested regions (comment-delimited, so the
+  // text still parses as the same functions); passes/fuse.h.
+  const bool fused = std::any_of(passes->begin(), passes->end(), [](const PassEntry &p) { return p.name == "fuse"; });
+  if (!fused) {
+    out << printModule(*m);
+    return 0;
+  }
+  std::string text;
+  for (const auto &f : m->functions()) {
+    if (!text.empty()) text += '\n';
+    text += printFusedFunction(*f, planFusion(*f));
+  }
+  out << text;
   return 0;
 }
 

@@ -1,6 +1,6 @@
 //===- tools/cmd_run.cpp - `dlc run`: run a function on random inputs -------===//
 //
-// `dlc run FILE [--function=NAME] [--seed=N] [--threads=N] [--interp]` draws seeded
+// `dlc run FILE [--function=NAME] [--seed=N] [--threads=N] [--interp] [--unfused]` draws seeded
 // random inputs (floats uniform in [-1, 1), integers in [0, 10), booleans 0/1), runs
 // the function JIT-compiled (or in the reference interpreter with --interp) and prints
 // each result with formatTensor. The same seed gives the same inputs, so the two modes
@@ -35,6 +35,8 @@ cl::opt<bool> keepDenormals("keep-denormals", cl::desc("Keep IEEE denormals (def
                             cl::sub(runCommand), cl::cat(dlcCategory()));
 cl::opt<int64_t> maxElements("max-elements", cl::desc("Elements printed per result"), cl::init(64),
                              cl::sub(runCommand), cl::cat(dlcCategory()));
+cl::opt<bool> unfused("unfused", cl::desc("One kernel per IR op (no fusion); results equal the fused run's"),
+                      cl::sub(runCommand), cl::cat(dlcCategory()));
 CodegenFlags codegenFlags(runCommand);
 
 HostTensor randomInput(const TensorType &t, std::mt19937_64 &g) {
@@ -74,6 +76,7 @@ int runRun() {
     opts.codegen = codegenFlags.toOptions();
     opts.codegen.threads = threads;
     opts.keepDenormals = keepDenormals;
+    opts.plan.fuse = !unfused;
     Expected<std::unique_ptr<Executable>> ex = Executable::compile(*f, opts);
     if (!ex) {
       printDiagnostics(llvm::errs(), ex.error(), *src);
