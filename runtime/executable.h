@@ -44,7 +44,18 @@ struct ExecutableOptions {
   KernelPlanOptions plan;
   /// Assigns buffers; the default gives each value its own.
   BufferPlanner planner = planOneBufferPerValue;
+  /// After each kernel, scan the floating-point values it wrote (and the arguments,
+  /// before the first) for NaN and Inf; run() fails at the first one, located at the IR
+  /// node that produced it (`dlc run --check-numerics`). Costs one pass over every output.
+  bool checkNumerics = false;
+  /// Compile with this JIT instead of the process-wide one for `codegen` (Jit::shared);
+  /// tests use a fresh JIT to see the on-disk cache as a new process would.
+  std::shared_ptr<Jit> jit;
 };
+
+/// The largest arena compile() allocates: the machine's physical memory. A bigger
+/// buffer plan is a compile error rather than an out-of-memory crash later.
+int64_t maxArenaBytes();
 
 class Executable {
  public:
@@ -70,7 +81,17 @@ class Executable {
     KernelFn fn = nullptr;
     std::vector<size_t> slots;  ///< buffer slot per kernel buffer
     int64_t extent = 0, chunk = 1;
+    /// checkNumerics: the floating-point values the kernel writes.
+    std::vector<size_t> checked;
   };
+  /// checkNumerics: what produced a slot's value (`op log, %y`) and where, for messages.
+  struct Origin {
+    std::string what;
+    Location loc;
+  };
+  /// checkNumerics: the first NaN or Inf element of a slot's value, as text
+  /// (`NaN at element 3 of f32[4]`); empty when every element is finite.
+  std::string findNonFinite(size_t slot, const void *data) const;
   /// A slot of the buffer plan, by index.
   struct Slot {
     BufferSlot where;
@@ -86,6 +107,8 @@ class Executable {
   std::shared_ptr<Jit> jit_;
   ThreadPool *pool_ = nullptr;  ///< null: run on the calling thread
   bool flushDenormals_ = true;
+  bool checkNumerics_ = false;
+  std::vector<Origin> origins_;  ///< per slot, with checkNumerics
 
   std::mutex runMu_;
   struct ArenaDeleter {
