@@ -7,6 +7,8 @@
 // standalone matmuls, and direct/implicit-GEMM convolution kernels come later.
 //
 //===----------------------------------------------------------------------===//
+#include <tuple>
+
 #include "codegen/kernel_emitter.h"
 
 namespace dlc::cg {
@@ -128,10 +130,12 @@ llvm::Value *generateConv2dInputGrad(KernelEmitter &e, const Node &n, const IrIn
   };
   e.forLoop(e.i64(0), e.i64(ws[0]), [&](llvm::Value *o) {
     e.forLoop(e.i64(0), e.i64(ws[2]), [&](llvm::Value *i) {
-      auto [okH, oh] = tap(od[2], i, 0, ys[2]);
+      llvm::Value *okH, *oh;
+      std::tie(okH, oh) = tap(od[2], i, 0, ys[2]);
       e.ifThen(okH, [&] {
         e.forLoop(e.i64(0), e.i64(ws[3]), [&](llvm::Value *j) {
-          auto [okW, ow] = tap(od[3], j, 1, ys[3]);
+          llvm::Value *okW, *ow;
+          std::tie(okW, ow) = tap(od[3], j, 1, ys[3]);
           e.ifThen(okW, [&] {
             accumulateProduct(e, acc, dt, at4(e, dy, od[0], o, oh, ow), at4(e, w, o, od[1], i, j));
           });
@@ -236,8 +240,10 @@ llvm::Value *generateMaxPool2dGrad(KernelEmitter &e, const Node &n, const IrInde
   std::vector<llvm::Value *> od = e.dimsOf(idx);
   llvm::Value *self = b.CreateAdd(b.CreateMul(od[2], e.i64(xs[3])), od[3]);
   llvm::AllocaInst *acc = zeroAccumulator(e, dt);
-  auto [ohLo, ohHi] = coveringWindows(e, od[2], a.window[0], a.stride[0], a.padding[0], ys[2]);
-  auto [owLo, owHi] = coveringWindows(e, od[3], a.window[1], a.stride[1], a.padding[1], ys[3]);
+  llvm::Value *ohLo, *ohHi;
+  std::tie(ohLo, ohHi) = coveringWindows(e, od[2], a.window[0], a.stride[0], a.padding[0], ys[2]);
+  llvm::Value *owLo, *owHi;
+  std::tie(owLo, owHi) = coveringWindows(e, od[3], a.window[1], a.stride[1], a.padding[1], ys[3]);
   e.forLoop(ohLo, ohHi, [&](llvm::Value *oh) {
     e.forLoop(owLo, owHi, [&](llvm::Value *ow) {
       llvm::Value *arg = windowArgMax(e, n, x, od[0], od[1], oh, ow);
@@ -274,8 +280,10 @@ llvm::Value *generateAvgPool2dGrad(KernelEmitter &e, const Node &n, const IrInde
   const DType dt = n.type().dtype;
   std::vector<llvm::Value *> od = e.dimsOf(idx);
   llvm::AllocaInst *acc = zeroAccumulator(e, dt);
-  auto [ohLo, ohHi] = coveringWindows(e, od[2], a.window[0], a.stride[0], a.padding[0], ys[2]);
-  auto [owLo, owHi] = coveringWindows(e, od[3], a.window[1], a.stride[1], a.padding[1], ys[3]);
+  llvm::Value *ohLo, *ohHi;
+  std::tie(ohLo, ohHi) = coveringWindows(e, od[2], a.window[0], a.stride[0], a.padding[0], ys[2]);
+  llvm::Value *owLo, *owHi;
+  std::tie(owLo, owHi) = coveringWindows(e, od[3], a.window[1], a.stride[1], a.padding[1], ys[3]);
   e.forLoop(ohLo, ohHi, [&](llvm::Value *oh) {
     e.forLoop(owLo, owHi, [&](llvm::Value *ow) {
       llvm::Value *ops[] = {e.b().CreateLoad(acc->getAllocatedType(), acc), at4(e, dy, od[0], od[1], oh, ow)};

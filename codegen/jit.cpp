@@ -8,6 +8,12 @@
 // compile threads. Kernels call libm (expf, tanhf, ...) through a generator that
 // resolves symbols in the host process.
 //
+// With CodegenOptions::cacheDir set, a miss in memory looks in the on-disk cache
+// (disk_cache.h) next: a stored object is added to the JIT as is, skipping optimization
+// and code generation; a kernel compiled here reaches the disk through an
+// llvm::ObjectCache on the compiler, which sees each module's object file (the module
+// identifier carries the entry's key).
+//
 //===----------------------------------------------------------------------===//
 #include "codegen/jit.h"
 
@@ -15,23 +21,90 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
+#include <llvm/Config/llvm-config.h>
+#include <llvm/ExecutionEngine/ObjectCache.h>
+#include <llvm/ExecutionEngine/Orc/CompileUtils.h>
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/Object/ObjectFile.h>
 #include <llvm/Support/xxhash.h>
 
+#include "codegen/disk_cache.h"
 #include "codegen/kernel_emitter.h"
 #include "codegen/llvm_support.h"
 
 namespace dlc {
 namespace {
 
-/// A key that identifies the target and numerics of a JIT.
+#ifndef DLC_CODEGEN_PIPELINE_HASH
+#error "codegen/CMakeLists.txt defines DLC_CODEGEN_PIPELINE_HASH for jit.cpp"
+#endif
+
+/// A key that identifies the target, numerics and disk cache of a JIT.
 std::string optionsKey(const CodegenOptions &o) {
-  return fmt::format("{}|{}|{}|{}|{}", o.cpu, o.features, o.optLevel, o.fastMath, static_cast<int>(o.math));
+  return fmt::format("{}|{}|{}|{}|{}|{}", o.cpu, o.features, o.optLevel, o.fastMath, static_cast<int>(o.math),
+                     o.cacheDir);
+}
+
+/// What decides a kernel's object code besides its IR: the resolved target, the
+/// numerics, LLVM and the sources that set up the optimization pipeline and the JIT.
+std::string diskKeyPrefix(const TargetInfo &t, const CodegenOptions &o) {
+  return fmt::format("target {} {} {}\nopt {} fast-math {} math {}\nllvm {}\npipeline {}\n", t.triple, t.cpu,
+                     t.features, o.optLevel, o.fastMath, static_cast<int>(o.math), LLVM_VERSION_STRING,
+                     DLC_CODEGEN_PIPELINE_HASH);
+}
+
+/// The identifier of a module whose object goes to the disk cache: the entry's key and
+/// the kernel's symbol (neither contains '|'). Unique per module, so concurrent compiles
+/// of one kernel (two symbols, one key) each store their own object with its own symbol.
+std::string diskModuleId(const std::string &key, const std::string &symbol) { return key + "|" + symbol; }
+
+/// Hands each object the compiler produces to the disk cache, under the key and symbol
+/// its module identifier names (modules of kernels that bypass the disk cache have none).
+class ObjectCacheWriter : public llvm::ObjectCache {
+ public:
+  explicit ObjectCacheWriter(cg::DiskCache &disk) : disk_(disk) {}
+  void notifyObjectCompiled(const llvm::Module *m, llvm::MemoryBufferRef obj) override {
+    const std::string &id = m->getModuleIdentifier();
+    const size_t bar = id.find('|');
+    if (bar == std::string::npos) return;
+    disk_.store(id.substr(0, bar), id.substr(bar + 1), std::string_view(obj.getBufferStart(), obj.getBufferSize()));
+  }
+  std::unique_ptr<llvm::MemoryBuffer> getObject(const llvm::Module *) override { return nullptr; }
+
+ private:
+  cg::DiskCache &disk_;
+};
+
+/// Whether \p object is an object file that defines \p symbol: a cache entry whose
+/// checksum holds but whose contents do not fit is a miss, never a failed lookup.
+bool definesSymbol(const std::string &object, const std::string &symbol) {
+  auto file = llvm::object::ObjectFile::createObjectFile(llvm::MemoryBufferRef(object, "cached kernel"));
+  if (!file) {
+    llvm::consumeError(file.takeError());
+    return false;
+  }
+  for (const llvm::object::SymbolRef &sym : (*file)->symbols()) {
+    llvm::Expected<llvm::StringRef> name = sym.getName();
+    if (!name) {
+      llvm::consumeError(name.takeError());
+      continue;
+    }
+    llvm::Expected<uint32_t> flags = sym.getFlags();
+    if (!flags) {
+      llvm::consumeError(flags.takeError());
+      continue;
+    }
+    if (*name == symbol && (*flags & llvm::object::SymbolRef::SF_Global) &&
+        !(*flags & llvm::object::SymbolRef::SF_Undefined))
+      return true;
+  }
+  return false;
 }
 
 struct CacheEntry {
@@ -44,9 +117,13 @@ struct CacheEntry {
 struct Jit::Impl {
   CodegenOptions opts;
   TargetInfo target;
+  std::unique_ptr<cg::DiskCache> disk;           ///< null without a cache directory
+  std::unique_ptr<ObjectCacheWriter> diskWriter;  ///< outlives the JIT's compilers
   std::unique_ptr<llvm::orc::LLJIT> jit;
   mutable std::mutex mu;
   std::unordered_map<uint64_t, std::vector<CacheEntry>> cache;
+  /// Disk entries added to this JIT (key -> symbol): an object is added only once.
+  std::unordered_map<std::string, std::string> diskLoaded;
   Stats stats;
   std::atomic<uint64_t> serial{0};  ///< makes every symbol unique
 };
@@ -58,8 +135,23 @@ const TargetInfo &Jit::target() const { return impl_->target; }
 const CodegenOptions &Jit::options() const { return impl_->opts; }
 
 Jit::Stats Jit::stats() const {
-  std::lock_guard<std::mutex> lock(impl_->mu);
-  return impl_->stats;
+  Stats s;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    s = impl_->stats;
+  }
+  if (impl_->disk) {
+    cg::DiskCache::Stats d = impl_->disk->stats();
+    s.diskWrites = d.writes;
+    s.diskCorrupt = d.corrupt;
+    s.diskWriteErrors = d.writeErrors;
+  }
+  return s;
+}
+
+const std::string &Jit::cacheDirectory() const {
+  static const std::string none;
+  return impl_->disk ? impl_->disk->directory() : none;
 }
 
 Expected<std::shared_ptr<Jit>> Jit::create(const CodegenOptions &opts) {
@@ -76,7 +168,18 @@ Expected<std::shared_ptr<Jit>> Jit::create(const CodegenOptions &opts) {
 
   unsigned threads = opts.compileThreads > 0 ? static_cast<unsigned>(opts.compileThreads)
                                              : std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
-  auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(jtmb).setNumCompileThreads(threads).create();
+  llvm::orc::LLJITBuilder builder;
+  builder.setJITTargetMachineBuilder(jtmb).setNumCompileThreads(threads);
+  if (!opts.cacheDir.empty()) {
+    impl->disk = std::make_unique<cg::DiskCache>(opts.cacheDir, diskKeyPrefix(target, opts));
+    impl->diskWriter = std::make_unique<ObjectCacheWriter>(*impl->disk);
+    builder.setCompileFunctionCreator(
+        [writer = impl->diskWriter.get()](llvm::orc::JITTargetMachineBuilder b)
+            -> llvm::Expected<std::unique_ptr<llvm::orc::IRCompileLayer::IRCompiler>> {
+          return std::make_unique<llvm::orc::ConcurrentIRCompiler>(std::move(b), writer);
+        });
+  }
+  auto jit = builder.create();
   if (!jit) return cg::toError(jit.takeError(), "cannot create the LLVM JIT");
   impl->jit = std::move(*jit);
 
@@ -120,10 +223,12 @@ Expected<std::vector<KernelFn>> Jit::compile(std::span<const KernelSpec> kernels
     std::string ir, symbol;
     uint64_t hash;
     std::vector<size_t> users;  ///< indices into `kernels`
+    std::optional<llvm::orc::ThreadSafeModule> module;
+    bool compiles = true;  ///< false: the object came from disk
   };
   std::vector<Pending> pending;
   std::unordered_map<std::string, size_t> pendingByIr;
-  std::vector<llvm::orc::ThreadSafeModule> modules;
+  llvm::orc::ResourceTrackerSP tracker = im.jit->getMainJITDylib().getDefaultResourceTracker();
 
   for (size_t i = 0; i < kernels.size(); ++i) {
     // Canonical names (module and function `kernel`): the IR text, hence the cache key,
@@ -147,12 +252,47 @@ Expected<std::vector<KernelFn>> Jit::compile(std::span<const KernelSpec> kernels
       pending[it->second].users.push_back(i);
       continue;
     }
+    std::string diskKey;
+    if (im.disk) {
+      diskKey = im.disk->keyFor(ir);
+      std::optional<std::string> symbol;
+      {
+        std::lock_guard<std::mutex> lock(im.mu);  // added by an earlier or concurrent compile
+        if (auto it = im.diskLoaded.find(diskKey); it != im.diskLoaded.end()) symbol = it->second;
+      }
+      if (!symbol) {
+        std::optional<cg::DiskCache::Entry> e = im.disk->load(diskKey);
+        if (e && !definesSymbol(e->object, e->symbol)) {
+          im.disk->countCorrupt();
+          e.reset();
+        }
+        if (e) {
+          std::lock_guard<std::mutex> lock(im.mu);
+          if (auto it = im.diskLoaded.find(diskKey); it != im.diskLoaded.end()) {
+            symbol = it->second;
+          } else {
+            auto buffer = llvm::MemoryBuffer::getMemBufferCopy(e->object, diskKey);
+            if (llvm::Error err = im.jit->addObjectFile(tracker, std::move(buffer)))
+              return cg::toError(std::move(err), "cannot add a cached kernel to the JIT");
+            im.diskLoaded.emplace(diskKey, e->symbol);
+            symbol = std::move(e->symbol);
+            ++im.stats.diskHits;
+          }
+        }
+      }
+      if (symbol) {
+        pendingByIr.emplace(ir, pending.size());
+        pending.push_back(Pending{std::move(ir), std::move(*symbol), hash, {i}, std::nullopt, false});
+        continue;
+      }
+    }
     // Unique per JIT: the readable name, the hash, and a serial against collisions.
     std::string symbol = fmt::format("{}.{:016x}.{}", kernels[i].name, hash, im.serial++);
     entry->setName(symbol);
+    if (im.disk) mod->setModuleIdentifier(diskModuleId(diskKey, symbol));
     pendingByIr.emplace(ir, pending.size());
-    pending.push_back(Pending{std::move(ir), symbol, hash, {i}});
-    modules.emplace_back(std::move(mod), std::move(ctx));
+    pending.push_back(
+        Pending{std::move(ir), symbol, hash, {i}, llvm::orc::ThreadSafeModule(std::move(mod), std::move(ctx))});
   }
   if (pending.empty()) return fns;
 
@@ -160,11 +300,11 @@ Expected<std::vector<KernelFn>> Jit::compile(std::span<const KernelSpec> kernels
   // Straight into the optimizing transform layer: LLJIT::addIRModule's platform layer
   // would clone every module into a new context (for concurrency), but each kernel has
   // its own context already, with the diagnostic handler that keeps remarks quiet.
-  llvm::orc::ResourceTrackerSP tracker = im.jit->getMainJITDylib().getDefaultResourceTracker();
-  for (size_t p = 0; p < pending.size(); ++p) {
-    if (llvm::Error e = im.jit->getIRTransformLayer().add(tracker, std::move(modules[p])))
-      return cg::toError(std::move(e), "cannot add a kernel to the JIT");
-    names.add(im.jit->mangleAndIntern(pending[p].symbol));
+  for (Pending &p : pending) {
+    if (p.compiles)
+      if (llvm::Error e = im.jit->getIRTransformLayer().add(tracker, std::move(*p.module)))
+        return cg::toError(std::move(e), "cannot add a kernel to the JIT");
+    names.add(im.jit->mangleAndIntern(p.symbol), llvm::orc::SymbolLookupFlags::RequiredSymbol);
   }
   llvm::orc::ExecutionSession &es = im.jit->getExecutionSession();
   auto found = es.lookup(llvm::orc::makeJITDylibSearchOrder(&im.jit->getMainJITDylib()), std::move(names));
@@ -176,8 +316,8 @@ Expected<std::vector<KernelFn>> Jit::compile(std::span<const KernelSpec> kernels
     DL_ASSERT(it != found->end(), "the JIT did not return a requested kernel");
     auto fn = reinterpret_cast<KernelFn>(static_cast<uintptr_t>(it->second.getAddress()));
     for (size_t u : p.users) fns[u] = fn;
+    if (p.compiles) ++im.stats.compiled;
     im.cache[p.hash].push_back(CacheEntry{std::move(p.ir), fn});
-    ++im.stats.compiled;
   }
   return fns;
 }

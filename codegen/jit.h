@@ -4,7 +4,8 @@
 // several modules in parallel on ORC's compile threads, and keeps every compiled kernel
 // in an in-memory cache keyed by a hash of its LLVM IR text: a kernel whose IR was seen
 // before (in this or another executable, e.g. the same `add` on the same shapes) is not
-// compiled again. The header is LLVM-free; the LLJIT lives behind a pimpl.
+// compiled again. With CodegenOptions::cacheDir, compiled objects are also kept on disk
+// (codegen/disk_cache.h) for later processes. The header is LLVM-free; the LLJIT lives behind a pimpl.
 //
 // Thread-safe: compile() may be called concurrently.
 //
@@ -14,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "codegen/kernel_plan.h"
@@ -45,10 +47,16 @@ class Jit {
   const CodegenOptions &options() const;
 
   struct Stats {
-    int64_t compiled = 0;   ///< kernels compiled to native code
-    int64_t cacheHits = 0;  ///< kernels found in the cache
+    int64_t compiled = 0;         ///< kernels compiled to native code
+    int64_t cacheHits = 0;        ///< kernels found in the in-memory cache
+    int64_t diskHits = 0;         ///< kernels loaded from the on-disk cache
+    int64_t diskWrites = 0;       ///< objects stored in the on-disk cache
+    int64_t diskCorrupt = 0;      ///< corrupt or truncated entries found (and recompiled)
+    int64_t diskWriteErrors = 0;  ///< stores that failed (unusable directory, full disk)
   };
   Stats stats() const;
+  /// The on-disk cache directory; empty when there is none.
+  const std::string &cacheDirectory() const;
 
  private:
   struct Impl;

@@ -48,6 +48,14 @@ struct CodegenOptions {
   /// Threads that compile kernels (ORC concurrent compilation); 0 picks a default.
   int compileThreads = 0;
   MathMode math = MathMode::Libm;
+  /// Directory of the on-disk object cache (codegen/disk_cache.h): compiled kernels are
+  /// stored there and reused by later processes. Empty (the default for the API) keeps
+  /// the cache in memory only; `dlc run` uses defaultCacheDir() unless told otherwise.
+  std::string cacheDir;
 };
+
+/// The default on-disk cache directory: $DLC_CACHE_DIR if set (an empty value means no
+/// disk cache), else $XDG_CACHE_HOME/dlc, else $HOME/.cache/dlc; empty when none is set.
+std::string defaultCacheDir();
 
 }  // namespace dlc

@@ -2,14 +2,22 @@
 #include "runtime/executable.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <unordered_map>
+
+#include <unistd.h>
 
 #include "ir/verifier.h"
 #include "runtime/thread_pool.h"
 
 namespace dlc {
+
+int64_t maxArenaBytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES), pageSize = sysconf(_SC_PAGESIZE);
+  return pages > 0 && pageSize > 0 ? static_cast<int64_t>(pages) * pageSize : int64_t{1} << 40;
+}
 
 void Executable::ArenaDeleter::operator()(std::byte *p) const { std::free(p); }
 
@@ -17,7 +25,11 @@ Executable::~Executable() = default;
 
 Expected<std::unique_ptr<Executable>> Executable::compile(const Function &f, const ExecutableOptions &opts) {
   if (Expected<void> ok = verify(f); !ok) return ok.takeError();
-  DL_TRY(std::shared_ptr<Jit> jit, Jit::shared(opts.codegen));
+  std::shared_ptr<Jit> jit = opts.jit;
+  if (!jit) {
+    DL_TRY(std::shared_ptr<Jit> shared, Jit::shared(opts.codegen));
+    jit = std::move(shared);
+  }
   const KernelPlan plan = planKernels(f, opts.plan);
   DL_TRY(std::vector<KernelFn> fns, jit->compile(plan.kernels));
   const BufferPlan buffers = opts.planner(f, plan);
@@ -26,6 +38,7 @@ Expected<std::unique_ptr<Executable>> Executable::compile(const Function &f, con
   ex->name_ = f.name();
   ex->jit_ = std::move(jit);
   ex->flushDenormals_ = !opts.keepDenormals;
+  ex->checkNumerics_ = opts.checkNumerics;
   const int threads = opts.codegen.threads > 0 ? opts.codegen.threads : ThreadPool::hardwareThreads();
   ex->pool_ = threads > 1 ? &ThreadPool::shared(threads) : nullptr;
 
@@ -37,6 +50,13 @@ Expected<std::unique_ptr<Executable>> Executable::compile(const Function &f, con
       return makeError(f.loc, "the buffer plan of '@{}' has no slot for a {} value", f.name(), typeString(v->type()));
     ex->slots_.push_back(Slot{it->second, v->type()});
     slotOf[v] = ex->slots_.size() - 1;
+    if (opts.checkNumerics) {
+      const Node *n = v->def();
+      std::string name = v->name().empty() ? "" : fmt::format(" ('%{}')", v->name());
+      ex->origins_.push_back(n ? Origin{fmt::format("op '{}'{}", n->mnemonic(), name), n->diagLoc()}
+                               : Origin{fmt::format("argument {}{}", v->argIndex() + 1, name),
+                                        f.parsedLoc.isKnown() ? f.parsedLoc : f.loc});
+    }
     return ex->slots_.size() - 1;
   };
   for (size_t i = 0; i < f.numArgs(); ++i) {
@@ -53,6 +73,7 @@ Expected<std::unique_ptr<Executable>> Executable::compile(const Function &f, con
     for (const Value *v : spec.outputs) {
       DL_TRY(size_t s, slotFor(v));
       step.slots.push_back(s);
+      if (opts.checkNumerics && isFloat(v->dtype())) step.checked.push_back(s);
     }
     // An empty output needs no launch (and its domain may divide by a zero extent).
     if (spec.root().type().numElements() == 0) step.extent = 0;
@@ -80,9 +101,16 @@ Expected<std::unique_ptr<Executable>> Executable::compile(const Function &f, con
   for (const Step &step : ex->steps_) maxBuffers = std::max(maxBuffers, step.slots.size());
   ex->launchArgs_.reserve(maxBuffers);
   ex->arenaBytes_ = buffers.arenaBytes;
-  const size_t bytes = static_cast<size_t>(std::max<int64_t>(buffers.arenaBytes, kBufferAlignment));
+  if (buffers.arenaBytes < 0 || buffers.arenaBytes > maxArenaBytes())
+    return makeError(f.loc, "cannot allocate {} bytes of buffers for '@{}': more than the machine's {} bytes of memory",
+                     buffers.arenaBytes, f.name(), maxArenaBytes());
+  // aligned_alloc wants a multiple of the alignment.
+  const int64_t rounded = (std::max<int64_t>(buffers.arenaBytes, 1) + kBufferAlignment - 1) / kBufferAlignment *
+                          kBufferAlignment;
+  const size_t bytes = static_cast<size_t>(rounded);
   ex->arena_.reset(static_cast<std::byte *>(std::aligned_alloc(kBufferAlignment, bytes)));
-  if (!ex->arena_) return makeError(f.loc, "cannot allocate {} bytes of buffers for '@{}'", bytes, f.name());
+  if (!ex->arena_)
+    return makeError(f.loc, "cannot allocate {} bytes of buffers for '@{}': out of memory", bytes, f.name());
   ex->countAllocation(static_cast<int64_t>(bytes));
   return ex;
 }
@@ -95,6 +123,22 @@ void Executable::countAllocation(int64_t bytes) {
 Executable::AllocationStats Executable::allocationStats() const {
   std::lock_guard<std::mutex> lock(const_cast<std::mutex &>(runMu_));
   return allocs_;
+}
+
+std::string Executable::findNonFinite(size_t slot, const void *data) const {
+  const TensorType &t = slots_[slot].type;
+  std::string found;
+  auto scan = [&]<class T>(const T *p) {
+    for (int64_t i = 0, n = t.numElements(); i < n; ++i)
+      if (!std::isfinite(p[i])) {
+        found = fmt::format("{} at element {} of {}", std::isnan(p[i]) ? "NaN" : p[i] > 0 ? "+Inf" : "-Inf", i,
+                            typeString(t));
+        return;
+      }
+  };
+  if (t.dtype == DType::F32) scan(static_cast<const float *>(data));
+  else if (t.dtype == DType::F64) scan(static_cast<const double *>(data));
+  return found;
 }
 
 std::vector<std::string> Executable::kernelNames() const {
@@ -117,7 +161,12 @@ Expected<void> Executable::checkArgs(std::span<const HostTensor> inputs) const {
   return {};
 }
 
-void Executable::runSchedule() {
+Expected<void> Executable::runSchedule() {
+  if (checkNumerics_)
+    for (size_t s = 0; s < slots_.size(); ++s)
+      if (slots_[s].where.kind == BufferSlot::Kind::Argument)
+        if (std::string bad = findNonFinite(s, ptrs_[s]); !bad.empty())
+          return makeError(origins_[s].loc, "--check-numerics: {} of '@{}' holds {}", origins_[s].what, name_, bad);
   // One pointer captured: the std::function of parallelFor keeps it inline (no allocation).
   struct Launch {
     void **bufs;
@@ -136,7 +185,12 @@ void Executable::runSchedule() {
     launch.fn = step.fn;
     if (pool_) pool_->parallelFor(step.extent, step.chunk, chunk);
     else chunk(0, step.extent);
+    for (size_t s : step.checked)
+      if (std::string bad = findNonFinite(s, ptrs_[s]); !bad.empty())
+        return makeError(origins_[s].loc, "--check-numerics: kernel '{}' produced {}: {} of '@{}'", step.name, bad,
+                         origins_[s].what, name_);
   }
+  return {};
 }
 
 Expected<std::vector<HostTensor>> Executable::run(std::span<const HostTensor> inputs) {
@@ -167,7 +221,7 @@ Expected<std::vector<HostTensor>> Executable::run(std::span<const HostTensor> in
       ptrs_[s] = donatedCopies_[a].raw();
     else ptrs_[s] = const_cast<std::byte *>(inputs[a].raw());  // kernels only read these
   }
-  runSchedule();
+  if (Expected<void> ok = runSchedule(); !ok) return ok.takeError();
 
   for (size_t r = 0; r < resultSlots_.size(); ++r) {
     const size_t s = resultSlots_[r];
@@ -201,7 +255,7 @@ Expected<void> Executable::runInPlace(std::span<HostTensor> args, std::span<Host
     case BufferSlot::Kind::Arena: ptrs_[s] = arena_.get() + w.offset; break;
     }
   }
-  runSchedule();
+  if (Expected<void> ok = runSchedule(); !ok) return ok.takeError();
   for (size_t r = 0; r < resultSlots_.size(); ++r) {
     const size_t s = resultSlots_[r];
     const int alias = resultAliases_[r];

@@ -53,7 +53,18 @@ struct ExecutableOptions {
   /// Assigns buffers; the default plans liveness, in-place reuse and donation into one
   /// arena (planArena); planOneBufferPerValue gives each value its own.
   BufferPlanner planner = [](const Function &f, const KernelPlan &p) { return planArena(f, p); };
+  /// After each kernel, scan the floating-point values it wrote (and the arguments,
+  /// before the first) for NaN and Inf; run() fails at the first one, located at the IR
+  /// node that produced it (`dlc run --check-numerics`). Costs one pass over every output.
+  bool checkNumerics = false;
+  /// Compile with this JIT instead of the process-wide one for `codegen` (Jit::shared);
+  /// tests use a fresh JIT to see the on-disk cache as a new process would.
+  std::shared_ptr<Jit> jit;
 };
+
+/// The largest arena compile() allocates: the machine's physical memory. A bigger
+/// buffer plan is a compile error rather than an out-of-memory crash later.
+int64_t maxArenaBytes();
 
 class Executable {
  public:
@@ -100,7 +111,17 @@ class Executable {
     KernelFn fn = nullptr;
     std::vector<size_t> slots;  ///< buffer slot per kernel buffer
     int64_t extent = 0, chunk = 1;
+    /// checkNumerics: the floating-point values the kernel writes.
+    std::vector<size_t> checked;
   };
+  /// checkNumerics: what produced a slot's value (`op log, %y`) and where, for messages.
+  struct Origin {
+    std::string what;
+    Location loc;
+  };
+  /// checkNumerics: the first NaN or Inf element of a slot's value, as text
+  /// (`NaN at element 3 of f32[4]`); empty when every element is finite.
+  std::string findNonFinite(size_t slot, const void *data) const;
   /// A slot of the buffer plan, by index.
   struct Slot {
     BufferSlot where;
@@ -116,9 +137,11 @@ class Executable {
   std::shared_ptr<Jit> jit_;
   ThreadPool *pool_ = nullptr;  ///< null: run on the calling thread
   bool flushDenormals_ = true;
+  bool checkNumerics_ = false;
+  std::vector<Origin> origins_;  ///< per slot, with checkNumerics
 
   Expected<void> checkArgs(std::span<const HostTensor> inputs) const;
-  void runSchedule();
+  Expected<void> runSchedule();
   void countAllocation(int64_t bytes);
 
   std::vector<int> resultAliases_;  ///< per result: the argument it aliases, or -1

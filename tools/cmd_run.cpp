@@ -6,7 +6,14 @@
 // each result with formatTensor. The same seed gives the same inputs, so the two modes
 // can be compared with diff.
 //
+// Compiled kernels are kept in the on-disk cache (defaultCacheDir(): $DLC_CACHE_DIR,
+// else ~/.cache/dlc) unless --no-disk-cache; --cache-dir=DIR names another directory.
+// --check-numerics fails at the first kernel (with --interp: the first node) that writes
+// a NaN or Inf, at its location in the IR.
+//
 //===----------------------------------------------------------------------===//
+#include <cmath>
+#include <optional>
 #include <random>
 
 #include "ir/interpreter.h"
@@ -37,6 +44,17 @@ cl::opt<int64_t> maxElements("max-elements", cl::desc("Elements printed per resu
                              cl::sub(runCommand), cl::cat(dlcCategory()));
 cl::opt<bool> unfused("unfused", cl::desc("One kernel per IR op (no fusion); results equal the fused run's"),
                       cl::sub(runCommand), cl::cat(dlcCategory()));
+cl::opt<std::string> cacheDir("cache-dir",
+                              cl::desc("Directory of the on-disk kernel cache (default: $DLC_CACHE_DIR, else "
+                                       "~/.cache/dlc)"),
+                              cl::value_desc("dir"), cl::sub(runCommand), cl::cat(dlcCategory()));
+cl::opt<bool> noDiskCache("no-disk-cache", cl::desc("Keep compiled kernels in memory only"), cl::sub(runCommand),
+                          cl::cat(dlcCategory()));
+cl::opt<bool> checkNumerics("check-numerics",
+                            cl::desc("Fail at the first kernel that produces a NaN or Inf, naming its op and location"),
+                            cl::sub(runCommand), cl::cat(dlcCategory()));
+cl::opt<bool> cacheStats("cache-stats", cl::desc("Print what the kernel caches did to stderr"), cl::sub(runCommand),
+                         cl::cat(dlcCategory()));
 CodegenFlags codegenFlags(runCommand);
 
 HostTensor randomInput(const TensorType &t, std::mt19937_64 &g) {
@@ -70,19 +88,45 @@ int runRun() {
 
   Expected<std::vector<HostTensor>> results = std::vector<HostTensor>{};
   if (useInterpreter) {
-    results = interpret(*f, inputs);
+    // --check-numerics in the interpreter: the first node whose value is not finite.
+    std::optional<Error> firstBad;
+    InterpreterOptions io;
+    if (checkNumerics)
+      io.onNode = [&](const Node &n, const HostTensor &v) {
+        if (firstBad || !isFloat(v.dtype())) return;
+        dispatchDType(v.dtype(), [&]<class T>() {
+          if constexpr (std::is_floating_point_v<T>) {
+            auto d = v.data<T>();
+            for (size_t i = 0; i < d.size() && !firstBad; ++i)
+              if (!std::isfinite(d[i]))
+                firstBad = makeError(n.diagLoc(), "--check-numerics: op '{}' produced {} at element {} of {}",
+                                     n.mnemonic(), std::isnan(d[i]) ? "NaN" : d[i] > 0 ? "+Inf" : "-Inf", i,
+                                     typeString(v.type()));
+          }
+        });
+      };
+    results = interpret(*f, inputs, io);
+    if (results && firstBad) results = std::move(*firstBad);
   } else {
     ExecutableOptions opts;
     opts.codegen = codegenFlags.toOptions();
     opts.codegen.threads = threads;
     opts.keepDenormals = keepDenormals;
     opts.plan.fuse = !unfused;
+    opts.checkNumerics = checkNumerics;
+    if (!noDiskCache) opts.codegen.cacheDir = cacheDir.getNumOccurrences() ? std::string(cacheDir) : defaultCacheDir();
     Expected<std::unique_ptr<Executable>> ex = Executable::compile(*f, opts);
     if (!ex) {
       printDiagnostics(llvm::errs(), ex.error(), *src);
       return 1;
     }
     results = (*ex)->run(inputs);
+    if (cacheStats) {
+      const Jit::Stats s = (*ex)->jit().stats();
+      llvm::errs() << "kernel cache: " << s.compiled << " compiled, " << s.diskHits << " loaded from disk, "
+                   << s.cacheHits << " in-memory hits, " << s.diskWrites << " written, " << s.diskCorrupt
+                   << " corrupt\n";
+    }
   }
   if (!results) {
     printDiagnostics(llvm::errs(), results.error(), *src);

@@ -198,11 +198,21 @@ Expected<IdxArray> readIdx(const std::string &path) {
     return makeError({}, "'{}': absurd dimensions {}: the data would exceed the {}-byte limit", path,
                      shapeString(a.dims), kIdxMaxBytes);
 
-  a.bytes.resize(static_cast<size_t>(bytes));
-  DL_TRY(got, src.read(a.bytes.data(), a.bytes.size()));
-  if (got < a.bytes.size())
+  // Read in pieces, growing the buffer with the data that actually arrives: a short file
+  // whose header promises up to kIdxMaxBytes must not make us allocate (and zero) them.
+  const size_t want = static_cast<size_t>(bytes);
+  constexpr size_t kPiece = size_t{1} << 24;
+  size_t have = 0;
+  while (have < want) {
+    const size_t piece = std::min(kPiece, want - have);
+    a.bytes.resize(have + piece);
+    DL_TRY(got, src.read(a.bytes.data() + have, piece));
+    have += got;
+    if (got < piece) break;
+  }
+  if (have < want)
     return makeError({}, "'{}': truncated: the header ({} {}) promises {} data bytes but only {} follow",
-                     path, idxTypeName(a.type), shapeString(a.dims), bytes, got);
+                     path, idxTypeName(a.type), shapeString(a.dims), bytes, have);
 
   // Trailing bytes: count them for the message (bounded by the file itself).
   uint64_t extra = 0;

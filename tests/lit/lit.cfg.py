@@ -18,3 +18,9 @@ config.environment["PATH"] = os.pathsep.join(
 for var in ["ASAN_OPTIONS", "UBSAN_OPTIONS", "HOME"]:
     if var in os.environ:
         config.environment[var] = os.environ[var]
+# Hermetic: `dlc run` keeps its on-disk kernel cache in a fresh directory of this run,
+# never in the user's ~/.cache/dlc.
+import shutil
+_cache = os.path.join(config.test_exec_root, "kernel-cache")
+shutil.rmtree(_cache, ignore_errors=True)
+config.environment["DLC_CACHE_DIR"] = _cache
