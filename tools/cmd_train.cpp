@@ -86,11 +86,13 @@ double since(std::chrono::steady_clock::time_point t) {
 }
 
 int fail(const Error &e, const Source *src = nullptr) {
+  std::fflush(stdout);
   printDiagnostics(llvm::errs(), e, src ? *src : Source{});
   return 1;
 }
 
 int fail(const std::string &msg) {
+  std::fflush(stdout);
   llvm::errs() << "dlc train: error: " << msg << "\n";
   return 1;
 }
@@ -247,8 +249,13 @@ int runTrain() {
   Expected<OptimizerConfig> opt = makeOptimizer(optimizer.empty() ? d.optimizer : optimizer.getValue());
   if (!opt) return fail(opt.error());
   to.optimizer = *opt;
-  Expected<LrSchedule> sched = makeSchedule(lrSchedule.empty() ? d.schedule : lrSchedule.getValue(),
-                                            lr > 0 ? lr.getValue() : d.lr, nEpochs * stepsPerEpoch, stepsPerEpoch);
+  // Without --lr: the model's default for its default optimizer, else 0.01 for the SGD
+  // family and 1e-3 for the adaptive ones.
+  double peakLr = lr > 0 ? lr.getValue() : d.lr;
+  if (lr <= 0 && !optimizer.empty() && optimizer != d.optimizer)
+    peakLr = std::holds_alternative<Sgd>(*opt) || std::holds_alternative<Momentum>(*opt) ? 0.01 : 1e-3;
+  Expected<LrSchedule> sched = makeSchedule(lrSchedule.empty() ? d.schedule : lrSchedule.getValue(), peakLr,
+                                            nEpochs * stepsPerEpoch, stepsPerEpoch);
   if (!sched) return fail(sched.error());
   to.schedule = *sched;
   to.threads = threads;
@@ -283,6 +290,8 @@ int runTrain() {
     log.emplace(std::move(*l));
   }
 
+  if (progressMode != "auto" && progressMode != "bar" && progressMode != "lines" && progressMode != "none")
+    return fail("--progress must be auto, bar, lines or none, not '" + progressMode + "'");
   bool tty = progressMode == "bar" || (progressMode == "auto" && isatty(fileno(stdout)));
   bool quiet = progressMode == "none";
   Progress progress(tty);

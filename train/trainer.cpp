@@ -78,7 +78,11 @@ Expected<std::unique_ptr<Trainer>> Trainer::create(Model model, const TrainerOpt
   // The logits: result 1, else the value named `logits`.
   Value *loss = fn.results()[0];
   Value *logits = fn.results().size() > 1 ? fn.results()[1] : findNamed(fn, "logits");
-  if (logits && (logits->rank() != 2 || !isFloat(logits->dtype()))) logits = nullptr;
+  // Accuracy needs logits [batch, classes] and integer labels [batch] as the last input.
+  const TensorType &labels = t->inputTypes_.back();
+  if (logits && (logits->rank() != 2 || !isFloat(logits->dtype()) || t->inputTypes_.size() < 2 ||
+                 !isInteger(labels.dtype) || labels.rank() != 1 || labels.shape[0] != logits->shape()[0]))
+    logits = nullptr;
   t->hasLogits_ = logits != nullptr;
 
   // The training step, from a loss-only view of the function.
