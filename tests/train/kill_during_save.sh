@@ -5,7 +5,7 @@
 #  1. deterministic: the DLC_TEST_KILL_SAVE hook SIGKILLs the process in the middle of
 #     writing the 2nd save and, in another run, between the complete temporary file and
 #     the rename; the checkpoint of epoch 1 must remain and load.
-#  2. random: SIGKILL at a random moment while it saves after every step (10 runs).
+#  2. random: SIGKILL at a random moment while it saves after every step (6 runs).
 #   kill_during_save.sh DLC SOURCE_DIR
 set -uo pipefail
 dlc=$1 src=$2
@@ -37,7 +37,7 @@ for where in write rename; do
 done
 
 loaded=0
-for i in $(seq 1 10); do
+for i in $(seq 1 6); do
   rm -f "$ck" "$ck".tmp.*
   "$dlc" "${common[@]}" --epochs=100000 > /dev/null 2>&1 &
   pid=$!
