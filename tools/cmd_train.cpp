@@ -265,10 +265,10 @@ int runTrain() {
   Expected<std::unique_ptr<Trainer>> tr = Trainer::create(std::move(*m), to);
   if (!tr) return fail(tr.error(), src);
   Trainer &trainer = **tr;
-  std::printf("dlc train: %s, %s, batch %lld, %lld epochs of %lld steps, %d threads, %s; compiled %zu + %zu kernels "
+  std::printf("dlc train: %s, %s, batch %lld, %lld epoch%s of %lld steps, %d threads, %s; compiled %zu + %zu kernels "
               "in %.2f s (data %.2f s)\n",
               model == "file" ? inputPath.c_str() : model.c_str(), std::string(optimizerName(to.optimizer)).c_str(),
-              (long long)batchSize, (long long)nEpochs, (long long)stepsPerEpoch,
+              (long long)batchSize, (long long)nEpochs, nEpochs == 1 ? "" : "s", (long long)stepsPerEpoch,
               trainer.stepExecutable().numThreads(), unfused ? "unfused" : "fused",
               trainer.stepExecutable().kernelNames().size(), trainer.evalExecutable().kernelNames().size(),
               trainer.compileSeconds(), loadSeconds);
