@@ -2,6 +2,9 @@
 #include "runtime/data/safetensors.h"
 
 #include <algorithm>
+#include <atomic>
+#include <csignal>
+#include <cstdlib>
 #include <bit>
 #include <cerrno>
 #include <cstring>
@@ -151,6 +154,21 @@ static std::string parentDirectory(const std::string &path) {
   return slash == 0 ? "/" : path.substr(0, slash);
 }
 
+namespace {
+/// A test hook for crash safety: `DLC_TEST_KILL_SAVE=N:write` makes the N-th save of the
+/// process SIGKILL itself after writing the header, `N:rename` after the temporary file
+/// is complete but before the rename (tests/train/kill_during_save.sh).
+void maybeKillForTest(const char *where) {
+  static const char *spec = std::getenv("DLC_TEST_KILL_SAVE");
+  if (!spec) return;
+  static std::atomic<long> saves{0};
+  long n = std::strtol(spec, nullptr, 10);
+  const char *colon = std::strchr(spec, ':');
+  if (std::strcmp(where, "write") == 0) ++saves;  // every save passes "write" first
+  if (colon && std::strcmp(colon + 1, where) == 0 && saves.load() == n) ::raise(SIGKILL);
+}
+}  // namespace
+
 Expected<void> saveSafetensors(const std::string &path, std::span<const TensorRef> tensors,
                                const Metadata &metadata) {
   Expected<std::string> header = buildHeader(tensors, metadata);
@@ -160,12 +178,14 @@ Expected<void> saveSafetensors(const std::string &path, std::span<const TensorRe
     return makeError({}, "'{}': cannot create the temporary file '{}': {}", path, tmp.path(),
                      std::strerror(err));
   int err = writeAll(tmp.fd(), header->data(), header->size());
+  maybeKillForTest("write");
   for (size_t i = 0; err == 0 && i < tensors.size(); ++i)
     if (tensors[i].tensor->numBytes() > 0)
       err = writeAll(tmp.fd(), tensors[i].tensor->raw(), static_cast<size_t>(tensors[i].tensor->numBytes()));
   if (err) return makeError({}, "'{}': writing '{}' failed: {}", path, tmp.path(), std::strerror(err));
   if ((err = tmp.syncAndClose()))
     return makeError({}, "'{}': syncing '{}' failed: {}", path, tmp.path(), std::strerror(err));
+  maybeKillForTest("rename");
   if (::rename(tmp.path().c_str(), path.c_str()) != 0)
     return makeError({}, "'{}': cannot rename '{}' over it: {}", path, tmp.path(), std::strerror(errno));
   tmp.markCommitted();
