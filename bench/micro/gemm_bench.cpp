@@ -26,7 +26,7 @@ BENCHMARK(BM_Gemm)
     ->Args({512, 512, 128, 1, 0})
     ->Args({512, 784, 128, 1, 0})
     ->Args({1024, 1024, 1024, 0, 0})
-    ->Unit(benchmark::kMicrosecond);
+    ->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 }  // namespace
 }  // namespace dlc::micro

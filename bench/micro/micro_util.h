@@ -20,7 +20,8 @@
 namespace dlc::micro {
 
 /// Builds a one-output function with \p build on a fresh graph and times its runs on
-/// seeded random inputs; reports bytes/s (arguments + results) and FLOP/s.
+/// seeded random inputs; reports bytes/s (arguments + results) and FLOP/s. Register with
+/// UseRealTime(): kernels run on the pool's threads, so the caller's CPU time says little.
 inline void runFunction(benchmark::State &state, const std::function<Tensor(Graph &)> &build, bool fuse = true,
                         MathMode math = MathMode::Libm) {
   Graph g("micro", {.recordLocations = false});

@@ -46,16 +46,16 @@ void BM_MaxPool(benchmark::State &s) {
   runFunction(s, [&](Graph &g) { return maxPool2d(g.input("x", f32({64, 32, 28, 28}))); });
 }
 
-BENCHMARK(BM_Add)->Arg(1 << 16)->Arg(1 << 24)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_Mul)->Arg(1 << 24)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_Relu)->Arg(1 << 16)->Arg(1 << 24)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_ReduceSumRows)->Arg(4096000)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_ReduceSumAll)->Arg(1 << 24)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_Transpose)->Arg(1 << 20)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_BroadcastAdd)->Arg(1 << 20)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_Softmax)->Arg(4096000)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_Conv2d)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_MaxPool)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Add)->Arg(1 << 16)->Arg(1 << 24)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_Mul)->Arg(1 << 24)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_Relu)->Arg(1 << 16)->Arg(1 << 24)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_ReduceSumRows)->Arg(4096000)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_ReduceSumAll)->Arg(1 << 24)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_Transpose)->Arg(1 << 20)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_BroadcastAdd)->Arg(1 << 20)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_Softmax)->Arg(4096000)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_Conv2d)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_MaxPool)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 }  // namespace
 }  // namespace dlc::micro

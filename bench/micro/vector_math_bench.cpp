@@ -27,12 +27,12 @@ void BM_GeluAsWritten(benchmark::State &s) {
       true, mode(s));
 }
 
-BENCHMARK(BM_Unary<dlc::exp>)->Name("BM_Exp")->ArgName("vector")->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_Unary<dlc::log>)->Name("BM_Log")->ArgName("vector")->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_Unary<dlc::tanh>)->Name("BM_Tanh")->ArgName("vector")->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_Unary<dlc::sigmoid>)->Name("BM_Sigmoid")->ArgName("vector")->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_Unary<dlc::sqrt>)->Name("BM_Sqrt")->ArgName("vector")->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_GeluAsWritten)->ArgName("vector")->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Unary<dlc::exp>)->Name("BM_Exp")->ArgName("vector")->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_Unary<dlc::log>)->Name("BM_Log")->ArgName("vector")->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_Unary<dlc::tanh>)->Name("BM_Tanh")->ArgName("vector")->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_Unary<dlc::sigmoid>)->Name("BM_Sigmoid")->ArgName("vector")->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_Unary<dlc::sqrt>)->Name("BM_Sqrt")->ArgName("vector")->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_GeluAsWritten)->ArgName("vector")->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 }  // namespace
 }  // namespace dlc::micro
