@@ -30,7 +30,11 @@ Expected<std::unique_ptr<Executable>> Executable::compile(const Function &f, con
     DL_TRY(std::shared_ptr<Jit> shared, Jit::shared(opts.codegen));
     jit = std::move(shared);
   }
-  const KernelPlan plan = planKernels(f, opts.plan);
+  // --check-numerics names the op that produced a NaN/Inf, so every op gets its own
+  // kernel (strict numerics make that bitwise the same computation as the fused one).
+  KernelPlanOptions planOpts = opts.plan;
+  if (opts.checkNumerics) planOpts.fuse = false;
+  const KernelPlan plan = planKernels(f, planOpts);
   DL_TRY(std::vector<KernelFn> fns, jit->compile(plan.kernels));
   const BufferPlan buffers = opts.planner(f, plan);
 

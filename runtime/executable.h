@@ -55,7 +55,8 @@ struct ExecutableOptions {
   BufferPlanner planner = [](const Function &f, const KernelPlan &p) { return planArena(f, p); };
   /// After each kernel, scan the floating-point values it wrote (and the arguments,
   /// before the first) for NaN and Inf; run() fails at the first one, located at the IR
-  /// node that produced it (`dlc run --check-numerics`). Costs one pass over every output.
+  /// node that produced it (`dlc run --check-numerics`). Costs one pass over every output,
+  /// and compiles one kernel per op (as plan.fuse = false) so the report names the op.
   bool checkNumerics = false;
   /// Compile with this JIT instead of the process-wide one for `codegen` (Jit::shared);
   /// tests use a fresh JIT to see the on-disk cache as a new process would.
