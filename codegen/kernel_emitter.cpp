@@ -8,6 +8,7 @@
 #include "codegen/kernel_emitter.h"
 
 #include <algorithm>
+#include <unordered_set>
 
 #include <llvm/IR/Constants.h>
 #include <llvm/IR/GlobalVariable.h>
@@ -127,15 +128,39 @@ void KernelEmitter::emitLoopBody(llvm::Value *begin, llvm::Value *end) {
                                      [&](const Node *n) { return n->result() == out; });
     (hoisted || (pd == rank && out->shape() == rowShape) ? rowOuts : fullOuts).push_back(out);
   }
+  const std::unordered_set<const Node *> hoisted(k_.hoisted.begin(), k_.hoisted.end());
+  const std::unordered_set<const Node *> buffered(k_.rowBuffered.begin(), k_.rowBuffered.end());
+  const Shape innerShape(d.shape.begin() + static_cast<std::ptrdiff_t>(pd), d.shape.end());
+  std::unordered_map<const Node *, llvm::AllocaInst *> bufferOf;
+  for (const Node *n : k_.rowBuffered)
+    bufferOf[n] = entryAlloca(llvm::ArrayType::get(storageType(ctx(), n->type().dtype), static_cast<uint64_t>(inner)),
+                              "rowbuf");
   forLoop(begin, end, [&](llvm::Value *p) {
     IrIndex outer{rowShape, {}, p};
     std::vector<llvm::Value *> dims = dimsOf(outer);
     outer.dims = dims;
-    // Row values: computed once per parallel index, in program order, then reused.
-    for (const Node *n : k_.hoisted) memo_[n->result()] = generateNode(*n, outer);
+    llvm::Value *rowBase = b_.CreateMul(p, i64(inner), "row", true, true);
+    rowBase_ = rowBase;
+    // In program order: row values, computed once per parallel index and reused; and
+    // row buffers, members filled for the whole row by a vectorizable loop before the
+    // reductions that read them (which then read the buffer, not the generator).
+    for (const Node *n : k_.nodes) {
+      if (hoisted.count(n)) {
+        memo_[n->result()] = generateNode(*n, outer);
+      } else if (buffered.count(n)) {
+        llvm::AllocaInst *buf = bufferOf.at(n);
+        llvm::Type *t = storageType(ctx(), n->type().dtype);
+        forLoop(i64(0), i64(inner), [&](llvm::Value *j) {
+          std::vector<llvm::Value *> all = dims, in = dimsOf(IrIndex{innerShape, {}, j});
+          all.insert(all.end(), in.begin(), in.end());
+          llvm::Value *v = generateNode(*n, IrIndex{d.shape, all, b_.CreateAdd(rowBase, j, "", true, true)});
+          b_.CreateStore(v, b_.CreateInBoundsGEP(t, buf, j));
+        }, /*vectorize=*/true, "rb");
+        rowBuf_[n->result()] = buf;
+      }
+    }
     storeAll(rowOuts, [&](const Value *) { return outer; });
     if (!fullOuts.empty()) {
-      llvm::Value *rowBase = b_.CreateMul(p, i64(inner), "row", true, true);
       std::function<void(size_t, llvm::Value *)> nest = [&](size_t dim, llvm::Value *lin) {
         if (dim == rank) {
           storeAll(fullOuts, [&](const Value *) { return IrIndex{d.shape, dims, lin}; });
@@ -151,6 +176,7 @@ void KernelEmitter::emitLoopBody(llvm::Value *begin, llvm::Value *end) {
       nest(pd, rowBase);
     }
     for (const Node *n : k_.hoisted) memo_.erase(n->result());
+    rowBuf_.clear();
   }, /*vectorize=*/pd == rank, "p");
 }
 
@@ -207,6 +233,13 @@ llvm::Value *KernelEmitter::buffer(const Value *v) {
 
 llvm::Value *KernelEmitter::generate(const Value *v, const IrIndex &idx) {
   if (auto it = memo_.find(v); it != memo_.end()) return it->second;
+  if (auto it = rowBuf_.find(v); it != rowBuf_.end()) {
+    // A row-buffered member is read at the current parallel index: its position in the
+    // row is the linear offset minus the row's base.
+    llvm::Type *t = storageType(ctx(), v->dtype());
+    llvm::Value *j = b_.CreateSub(linearOf(IrIndex{v->shape(), idx.dims, idx.linear}), rowBase_, "", true, true);
+    return b_.CreateLoad(t, b_.CreateInBoundsGEP(t, it->second, j));
+  }
   if (auto it = inGroup_.find(v); it != inGroup_.end()) return generateNode(*it->second, idx);
   return b_.CreateLoad(storageType(ctx(), v->dtype()), elementPtr(v, idx));
 }

@@ -167,6 +167,10 @@ class KernelEmitter {
   /// Values already computed for the current index: invariant members, and the hoisted
   /// row values of the current parallel index (KernelSpec::hoisted).
   std::unordered_map<const Value *, llvm::Value *> memo_;
+  /// Row buffers of the current parallel index (KernelSpec::rowBuffered), and the
+  /// row's linear base offset.
+  std::unordered_map<const Value *, llvm::AllocaInst *> rowBuf_;
+  llvm::Value *rowBase_ = nullptr;
 };
 
 // Elemental generators, one per non-elementwise op (elemental_data.cpp,

@@ -201,6 +201,16 @@ KernelSpec makeNodeKernel(const Node &n, size_t nodeIndex) {
 
 namespace {
 
+/// Stack bytes a fused kernel may use for row buffers.
+constexpr int64_t kMaxRowBufferBytes = 64 * 1024;
+
+/// Elementwise ops worth computing once per row instead of once per read.
+bool isExpensiveMember(const Node &n) {
+  static constexpr OpKind kExpensive[] = {OpKind::Exp,  OpKind::Log,   OpKind::Tanh, OpKind::Sigmoid,
+                                          OpKind::Sqrt, OpKind::Rsqrt, OpKind::Div,  OpKind::Pow};
+  return std::find(std::begin(kExpensive), std::end(kExpensive), n.kind()) != std::end(kExpensive);
+}
+
 /// The kernel of a fused group (two or more nodes).
 KernelSpec makeFusedKernel(const FusionGroup &g) {
   KernelSpec k;
@@ -243,6 +253,23 @@ KernelSpec makeFusedKernel(const FusionGroup &g) {
       k.hoisted.push_back(n);
       if (n->kind() == OpKind::ReduceSum || n->kind() == OpKind::ReduceMax)
         reduceWork += n->operand(0)->type().numElements() / std::max<int64_t>(1, n->type().numElements());
+    }
+    // Row buffers (small rows only: they live on the kernel's stack): the operands of the
+    // row reductions and expensive members, each computed once per row.
+    const int64_t inner = k.domain.innerExtent();
+    std::unordered_set<const Node *> reduceOperands;
+    for (const Node *n : k.hoisted)
+      if (n->kind() == OpKind::ReduceSum || n->kind() == OpKind::ReduceMax)
+        if (!n->operand(0)->isArgument()) reduceOperands.insert(n->operand(0)->def());
+    int64_t bufferBytes = 0;
+    for (size_t i = 0; i < g.nodes.size() && inner > 1; ++i) {
+      const Node *n = g.nodes[i];
+      const int64_t bytes = inner * n->type().numBytes() / std::max<int64_t>(1, n->type().numElements());
+      if (g.access[i] != FuseAccess::Full || (!reduceOperands.count(n) && !isExpensiveMember(*n)) ||
+          bufferBytes + bytes > kMaxRowBufferBytes)
+        continue;
+      k.rowBuffered.push_back(n);
+      bufferBytes += bytes;
     }
   }
   for (size_t i = 0; i < k.inputs.size(); ++i)

@@ -76,6 +76,11 @@ struct KernelSpec {
   /// loops, in program order (a softmax row's max and sum); their shape is the domain's
   /// parallel dims, and every read of them in the group is at the current index.
   std::vector<const Node *> hoisted;
+  /// Fused kernels only. Members of the domain's full shape computed for a whole row
+  /// (the inner dims of one parallel index) into a stack buffer by a vectorizable loop,
+  /// in program order with `hoisted`, then read from it: a row reduction's operand, an
+  /// expensive value read by several passes over the row (softmax's exp).
+  std::vector<const Node *> rowBuffered;
   /// Fused kernels only. One-element members read at every index (a bias-correction
   /// scalar), computed once at the start of the kernel.
   std::vector<const Node *> invariant;
