@@ -156,10 +156,12 @@ Expected<float> Trainer::step(std::span<const HostTensor> inputs) {
   const size_t first = numParams_ + numState_;
   for (size_t i = 0; i < inputs.size(); ++i) args_[first + i] = inputs[i];
   args_.back() = HostTensor::full(f32({}), learningRate());
-  DL_TRY(std::vector<HostTensor> out, stepExe_->run(args_));
-  for (size_t i = 0; i < first; ++i) args_[i] = std::move(out[i]);
+  // Parameters and optimizer state are donated: the step updates them in args_ in place
+  // (no copy per step); only the loss lands in stepOut_.
+  if (stepOut_.size() != stepFn_->results().size()) stepOut_.resize(stepFn_->results().size());
+  if (Expected<void> ok = stepExe_->runInPlace(args_, stepOut_); !ok) return ok.takeError();
   ++steps_;
-  return static_cast<float>(lossValue(out.back()));
+  return static_cast<float>(lossValue(stepOut_.back()));
 }
 
 Expected<float> Trainer::step(const HostTensor &x, const HostTensor &labels) {

@@ -180,6 +180,8 @@ class Trainer {
   std::vector<TensorType> inputTypes_;
   /// Arguments of the step: params..., state..., inputs..., lr.
   std::vector<HostTensor> args_;
+  /// Results of the last step (only the loss is written here; the rest alias args_).
+  std::vector<HostTensor> stepOut_;
   size_t numParams_ = 0, numState_ = 0;
   int64_t steps_ = 0;
   bool hasLogits_ = false;
