@@ -1,7 +1,9 @@
 //===- bench/gemm_peers.cpp - dlc's GEMM next to OpenBLAS and oneDNN --------===//
 //
 //   gemm_peers [--shape=M,N,K] [--trans=NN|NT|TN|TT] [--threads=2] [--reps=N] [--json]
-//              [--systems=dlc,openblas,onednn]   (a subset: the others print as 1 ms)
+//              [--systems=dlc,openblas,onednn[,dlc-floor]]   (a subset: the others print
+//              as 1 ms; dlc-floor: run() of a kernel-less function returning an [M,N] argument,
+//              the part of dlc's time that is not the GEMM)
 //              [--cpu-time]   (process CPU time per rep: a tuning aid with --threads=1)
 //
 // Times C[M,N] = op(A) . op(B) in one process with three systems: dlc (an Executable of
@@ -137,6 +139,26 @@ Timing timeDlc(const Shape3 &s, int threads, int reps) {
   }, reps);
 }
 
+/// The floor of dlc's time: run() of a function with no kernel that returns an [M, N]
+/// argument reshaped (input checks, the result tensor's allocation and copy).
+Timing timeDlcFloor(const Shape3 &s, int threads, int reps) {
+  using namespace dlc;
+  Function f("floor");
+  Value *c = f.addArg(TensorType{DType::F32, {s.m * s.n}}, "c");
+  Builder bld(f);
+  f.setResults({bld.reshape(c, {s.m, s.n})});
+  ExecutableOptions opts;
+  opts.codegen.threads = threads;
+  auto exe = Executable::compile(f, opts);
+  if (!exe) std::exit(1);
+  std::vector<HostTensor> in;
+  in.emplace_back(TensorType{DType::F32, {s.m * s.n}});
+  return timeIt([&] {
+    auto r = (*exe)->run(in);
+    if (!r) std::exit(1);
+  }, reps);
+}
+
 Timing timeOpenBlas(const Shape3 &s, int reps) {
   Operands o = makeOperands(s);
   std::vector<float> c(static_cast<size_t>(s.m * s.n));
@@ -184,7 +206,7 @@ int main(int argc, char **argv) {
   Shape3 one{0, 0, 0, "NN"};
   bool haveShape = false, json = false, haveTrans = false;
   int threads = 2, reps = 20;
-  std::string only = "dlc,openblas,onednn";
+  std::string only = "dlc,openblas,onednn";  // dlc-floor on request
   for (int i = 1; i < argc; ++i) {
     const char *a = argv[i];
     if (!std::strncmp(a, "--shape=", 8)) {
@@ -231,21 +253,22 @@ int main(int argc, char **argv) {
   // block back to the kernel (mmap + page faults + zeroing on every call), as the
   // peers write into a C they own. BENCHMARKS.md: "glibc malloc kept from returning big
   // blocks". The result copy itself stays in dlc's time.
-  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's maximum
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   openblas_set_num_threads(threads);
   omp_set_num_threads(threads);
 
-  const char *systems[] = {"dlc", "openblas", "onednn"};
+  const char *systems[] = {"dlc", "openblas", "onednn", "dlc-floor"};
   std::map<std::string, std::vector<Timing>> results;
   for (const char *sys : systems) {
     std::vector<Timing> &r = results[sys];
     for (const Shape3 &s : shapes) {
-      if (only.find(sys) == std::string::npos) {
+      if (!std::strstr(("," + only + ",").c_str(), ("," + std::string(sys) + ",").c_str())) {
         r.push_back(Timing{1, 1});
         continue;
       }
       if (!std::strcmp(sys, "dlc")) r.push_back(timeDlc(s, threads, reps));
+      else if (!std::strcmp(sys, "dlc-floor")) r.push_back(timeDlcFloor(s, threads, reps));
       else if (!std::strcmp(sys, "openblas")) r.push_back(timeOpenBlas(s, reps));
       else r.push_back(timeOneDnn(s, reps));
     }
@@ -256,7 +279,7 @@ int main(int argc, char **argv) {
   if (json) {
     for (size_t i = 0; i < shapes.size(); ++i)
       for (const char *sys : systems) {
-        if (only.find(sys) == std::string::npos) continue;
+        if (!std::strstr(("," + only + ",").c_str(), ("," + std::string(sys) + ",").c_str())) continue;
         const Timing &t = results[sys][i];
         std::printf("{\"workload\":\"gemm\",\"system\":\"%s\",\"shape\":\"%s\",\"trans\":\"%s\",\"threads\":%d,"
                     "\"median_ms\":%.5f,\"min_ms\":%.5f,\"gflops\":%.2f}\n",
@@ -278,9 +301,12 @@ int main(int argc, char **argv) {
       return std::string(buf);
     };
     const double d = results["dlc"][i].medianMs;
-    std::printf("%-16s %-3s | %-24s | %-24s | %-24s | %-9.2f %-9.2f\n", s.str().c_str(), s.trans.c_str(),
+    std::printf("%-16s %-3s | %-24s | %-24s | %-24s | %-9.2f %-9.2f", s.str().c_str(), s.trans.c_str(),
                 cell("dlc").c_str(), cell("openblas").c_str(), cell("onednn").c_str(),
                 results["openblas"][i].medianMs / d, results["onednn"][i].medianMs / d);
+    if (only.find("dlc-floor") != std::string::npos)
+      std::printf(" | run() floor %.4f / %.4f", results["dlc-floor"][i].minMs, results["dlc-floor"][i].medianMs);
+    std::printf("\n");
   }
   return 0;
 }
