@@ -98,6 +98,7 @@ class GemmEmitter {
   llvm::Value *pack_ = nullptr;  ///< the packed block of B (stack)
   llvm::Value *packA_ = nullptr; ///< the packed rows of A (stack), when packA_ is used
   bool packAOn_ = false;
+  bool packBOn_ = true;
 };
 
 llvm::Value *GemmEmitter::laneMask(llvm::Value *ncols, int v) {
@@ -121,6 +122,10 @@ void GemmEmitter::emit(llvm::Value *begin, llvm::Value *end) {
   // A is packed when it is read across its rows (transpose_a: one cache line per k) or
   // when its row stride is a multiple of 4 KiB (the MR rows would share one L1 set).
   packAOn_ = ops_.transA || (t_.k * 4) % 4096 == 0;
+  // A row-major B is read in place when the tile has so few rows (W1's M = 10) that each
+  // panel would serve one or two micro-kernel calls: packing it would cost as much as
+  // the arithmetic.
+  packBOn_ = ops_.transB || t_.tileM > 2 * shape_.mr;
   const int64_t aPanelFloats = std::max<int64_t>(1, t_.blockK) * shape_.mr;
   if (packAOn_) {
     const int64_t groups = ceilDiv(t_.tileM, shape_.mr);
@@ -149,7 +154,7 @@ void GemmEmitter::emit(llvm::Value *begin, llvm::Value *end) {
       llvm::Value *kc = minV(i64(t_.blockK), b_.CreateSub(i64(k), k0));
       llvm::Value *first = b_.CreateICmpEQ(kb, i64(0), "first");
       llvm::Value *last = b_.CreateICmpEQ(kb, i64(t_.kBlocks - 1), "last");
-      packB(k0, kc, j0, j1);
+      if (packBOn_) packB(k0, kc, j0, j1);
       if (packAOn_) packA(k0, kc, i0, i1);
       e_.forLoop(i64(0), panels, [&](llvm::Value *p) {
         llvm::Value *col0 = addV(j0, mulC(p, nr_));
@@ -311,9 +316,15 @@ void GemmEmitter::microKernel(int mr, llvm::Value *row0, llvm::Value *panel, llv
                              : gep(aBase_, addV(mulC(addV(row0, i64(r)), rowStride), mulC(k0, kStride))));
   e_.forLoop(i64(0), kc, [&](llvm::Value *kk) {
     std::vector<llvm::Value *> bv;
-    for (int v = 0; v < nv; ++v)
-      bv.push_back(b_.CreateAlignedLoad(vt_, gep(panel, addV(mulC(kk, nr_), i64(v * w_))),
-                                        llvm::Align(static_cast<uint64_t>(w_ * 4)), "b"));
+    for (int v = 0; v < nv; ++v) {
+      if (packBOn_) {
+        bv.push_back(b_.CreateAlignedLoad(vt_, gep(panel, addV(mulC(kk, nr_), i64(v * w_))),
+                                          llvm::Align(static_cast<uint64_t>(w_ * 4)), "b"));
+      } else {  // B[k0 + kk, col0 + v*W ..], lanes past N masked off
+        llvm::Value *src = gep(bBase_, addV(mulC(addV(k0, kk), t_.n), addV(col0, i64(v * w_))));
+        bv.push_back(b_.CreateMaskedLoad(vt_, src, llvm::Align(4), masks[static_cast<size_t>(v)], zeroVec(), "b"));
+      }
+    }
     llvm::Value *aOff = mulC(kk, kStride);
     for (int r = 0; r < mr; ++r) {
       llvm::Value *a = b_.CreateLoad(f32_, gep(aRows[static_cast<size_t>(r)], aOff), "a");
