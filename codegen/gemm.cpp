@@ -76,11 +76,13 @@ class GemmEmitter {
   }
 
   void packB(llvm::Value *k0, llvm::Value *kc, llvm::Value *j0, llvm::Value *j1);
+  void packA(llvm::Value *k0, llvm::Value *kc, llvm::Value *i0, llvm::Value *i1);
   void packPanelNN(llvm::Value *dst, llvm::Value *k0, llvm::Value *kc, llvm::Value *col0, llvm::Value *ncols);
   void packPanelNT(llvm::Value *dst, llvm::Value *k0, llvm::Value *kc, llvm::Value *col0);
   std::vector<llvm::Value *> transpose(std::vector<llvm::Value *> rows);
-  void microKernel(int mr, llvm::Value *row0, llvm::Value *panel, llvm::Value *col0, llvm::Value *ncols,
-                   llvm::Value *k0, llvm::Value *kc, llvm::Value *first, llvm::Value *last);
+  /// \p aPanel: the packed rows of A ([k][MR]) when A is packed, else unused.
+  void microKernel(int mr, llvm::Value *row0, llvm::Value *panel, llvm::Value *aPanel, llvm::Value *col0,
+                   llvm::Value *ncols, llvm::Value *k0, llvm::Value *kc, llvm::Value *first, llvm::Value *last);
 
   KernelEmitter &e_;
   llvm::IRBuilder<> &b_;
@@ -94,6 +96,9 @@ class GemmEmitter {
   // Per tile: the batch item's bases and index.
   llvm::Value *batch_ = nullptr, *aBase_ = nullptr, *bBase_ = nullptr, *cBase_ = nullptr;
   llvm::Value *pack_ = nullptr;  ///< the packed block of B (stack)
+  llvm::Value *packA_ = nullptr; ///< the packed rows of A (stack), when packA_ is used
+  bool packAOn_ = false;
+  bool packBOn_ = true;
 };
 
 llvm::Value *GemmEmitter::laneMask(llvm::Value *ncols, int v) {
@@ -113,6 +118,21 @@ void GemmEmitter::emit(llvm::Value *begin, llvm::Value *end) {
                                             "bpack");
     slot->setAlignment(llvm::Align(64));
     pack_ = slot;
+  }
+  // A is packed when it is read across its rows (transpose_a: one cache line per k) or
+  // when its row stride is a multiple of 4 KiB (the MR rows would share one L1 set).
+  packAOn_ = ops_.transA || (t_.k * 4) % 4096 == 0;
+  // A row-major B is read in place when the tile has so few rows (W1's M = 10) that each
+  // panel would serve one or two micro-kernel calls: packing it would cost as much as
+  // the arithmetic.
+  packBOn_ = ops_.transB || t_.tileM > 2 * shape_.mr;
+  const int64_t aPanelFloats = std::max<int64_t>(1, t_.blockK) * shape_.mr;
+  if (packAOn_) {
+    const int64_t groups = ceilDiv(t_.tileM, shape_.mr);
+    llvm::AllocaInst *slot =
+        e_.entryAlloca(llvm::ArrayType::get(f32_, static_cast<uint64_t>(aPanelFloats * groups + w_)), "apack");
+    slot->setAlignment(llvm::Align(64));
+    packA_ = slot;
   }
   const int64_t tilesPerBatch = t_.tilesM * t_.tilesN;
   e_.forLoop(begin, end, [&](llvm::Value *tile) {
@@ -134,18 +154,20 @@ void GemmEmitter::emit(llvm::Value *begin, llvm::Value *end) {
       llvm::Value *kc = minV(i64(t_.blockK), b_.CreateSub(i64(k), k0));
       llvm::Value *first = b_.CreateICmpEQ(kb, i64(0), "first");
       llvm::Value *last = b_.CreateICmpEQ(kb, i64(t_.kBlocks - 1), "last");
-      packB(k0, kc, j0, j1);
+      if (packBOn_) packB(k0, kc, j0, j1);
+      if (packAOn_) packA(k0, kc, i0, i1);
       e_.forLoop(i64(0), panels, [&](llvm::Value *p) {
         llvm::Value *col0 = addV(j0, mulC(p, nr_));
         llvm::Value *ncols = minV(i64(nr_), b_.CreateSub(j1, col0));
         llvm::Value *panel = gep(pack_, mulC(p, panelFloats));
+        auto aPanel = [&](llvm::Value *g) { return packAOn_ ? gep(packA_, mulC(g, aPanelFloats)) : nullptr; };
         e_.forLoop(i64(0), fullGroups, [&](llvm::Value *g) {
-          microKernel(shape_.mr, addV(i0, mulC(g, shape_.mr)), panel, col0, ncols, k0, kc, first, last);
+          microKernel(shape_.mr, addV(i0, mulC(g, shape_.mr)), panel, aPanel(g), col0, ncols, k0, kc, first, last);
         }, false, "g");
         llvm::Value *restRow = addV(i0, mulC(fullGroups, shape_.mr));
         for (int r = 1; r < shape_.mr; ++r)
           e_.ifThen(b_.CreateICmpEQ(rem, i64(r)),
-                    [&] { microKernel(r, restRow, panel, col0, ncols, k0, kc, first, last); });
+                    [&] { microKernel(r, restRow, panel, aPanel(fullGroups), col0, ncols, k0, kc, first, last); });
       }, false, "panel");
     }, false, "kb");
   }, false, "tile");
@@ -161,6 +183,41 @@ void GemmEmitter::packB(llvm::Value *k0, llvm::Value *kc, llvm::Value *j0, llvm:
     if (ops_.transB) packPanelNT(dst, k0, kc, col0);
     else packPanelNN(dst, k0, kc, col0, ncols);
   }, false, "pack");
+}
+
+// The tile's rows of op(A) for one K block, as panels of MR rows, k-major: panel g holds
+// A[i0 + g*MR + r, k0 + kk] at kk*MR + r. Rows past i1 repeat row i1-1 (never stored).
+void GemmEmitter::packA(llvm::Value *k0, llvm::Value *kc, llvm::Value *i0, llvm::Value *i1) {
+  const int mr = shape_.mr;
+  const int64_t m = t_.m, kdim = t_.k;
+  const int64_t aPanelFloats = std::max<int64_t>(1, t_.blockK) * mr;
+  llvm::Value *groups = b_.CreateUDiv(addV(b_.CreateSub(i1, i0), i64(mr - 1)), i64(mr));
+  llvm::Value *lastRow = b_.CreateSub(i1, i64(1));
+  e_.forLoop(i64(0), groups, [&](llvm::Value *g) {
+    llvm::Value *row0 = addV(i0, mulC(g, mr));
+    llvm::Value *dst = gep(packA_, mulC(g, aPanelFloats));
+    if (ops_.transA && w_ >= mr) {
+      // A stored [K, M]: the MR values of one k are consecutive; one masked load each.
+      llvm::Value *valid = minV(i64(mr), b_.CreateSub(i1, row0));
+      llvm::Value *loadMask = laneMask(valid, 0), *storeMask = laneMask(i64(mr), 0);
+      e_.forLoop(i64(0), kc, [&](llvm::Value *kk) {
+        llvm::Value *src = gep(aBase_, addV(mulC(addV(k0, kk), m), row0));
+        llvm::Value *x = b_.CreateMaskedLoad(vt_, src, llvm::Align(4), loadMask, zeroVec());
+        b_.CreateMaskedStore(x, gep(dst, mulC(kk, mr)), llvm::Align(4), storeMask);
+      }, false, "packa");
+      return;
+    }
+    std::vector<llvm::Value *> rows;
+    for (int r = 0; r < mr; ++r) rows.push_back(minV(addV(row0, i64(r)), lastRow));
+    e_.forLoop(i64(0), kc, [&](llvm::Value *kk) {
+      llvm::Value *k = addV(k0, kk);
+      for (int r = 0; r < mr; ++r) {
+        llvm::Value *off = ops_.transA ? addV(mulC(k, m), rows[static_cast<size_t>(r)])
+                                       : addV(mulC(rows[static_cast<size_t>(r)], kdim), k);
+        b_.CreateStore(b_.CreateLoad(f32_, gep(aBase_, off)), gep(dst, addV(mulC(kk, mr), i64(r))));
+      }
+    }, /*vectorize=*/true, "packa");
+  }, false, "packag");
 }
 
 // B stored [K, N]: each packed row is NR consecutive floats of a row of B.
@@ -227,12 +284,17 @@ std::vector<llvm::Value *> GemmEmitter::transpose(std::vector<llvm::Value *> row
   return rows;
 }
 
-void GemmEmitter::microKernel(int mr, llvm::Value *row0, llvm::Value *panel, llvm::Value *col0, llvm::Value *ncols,
-                              llvm::Value *k0, llvm::Value *kc, llvm::Value *first, llvm::Value *last) {
+void GemmEmitter::microKernel(int mr, llvm::Value *row0, llvm::Value *panel, llvm::Value *aPanel, llvm::Value *col0,
+                              llvm::Value *ncols, llvm::Value *k0, llvm::Value *kc, llvm::Value *first,
+                              llvm::Value *last) {
   const int nv = shape_.nv;
   const int64_t m = t_.m, kdim = t_.k;
-  // op(A)[i, k] = A[i * rowStride + k * kStride].
-  const int64_t rowStride = ops_.transA ? 1 : kdim, kStride = ops_.transA ? m : 1;
+  // op(A)[i, k] = A[i * rowStride + k * kStride]; packed: panel[kk * MR + r].
+  int64_t rowStride = ops_.transA ? 1 : kdim, kStride = ops_.transA ? m : 1;
+  if (packAOn_) {
+    rowStride = 1;
+    kStride = shape_.mr;
+  }
   std::vector<llvm::Value *> masks;
   for (int v = 0; v < nv; ++v) masks.push_back(laneMask(ncols, v));
   auto cPtr = [&](int r, int v) {
@@ -249,12 +311,20 @@ void GemmEmitter::microKernel(int mr, llvm::Value *row0, llvm::Value *panel, llv
                        acc[static_cast<size_t>(r * nv + v)]);
   });
   std::vector<llvm::Value *> aRows;
-  for (int r = 0; r < mr; ++r) aRows.push_back(gep(aBase_, addV(mulC(addV(row0, i64(r)), rowStride), mulC(k0, kStride))));
+  for (int r = 0; r < mr; ++r)
+    aRows.push_back(packAOn_ ? gep(aPanel, i64(r))
+                             : gep(aBase_, addV(mulC(addV(row0, i64(r)), rowStride), mulC(k0, kStride))));
   e_.forLoop(i64(0), kc, [&](llvm::Value *kk) {
     std::vector<llvm::Value *> bv;
-    for (int v = 0; v < nv; ++v)
-      bv.push_back(b_.CreateAlignedLoad(vt_, gep(panel, addV(mulC(kk, nr_), i64(v * w_))),
-                                        llvm::Align(static_cast<uint64_t>(w_ * 4)), "b"));
+    for (int v = 0; v < nv; ++v) {
+      if (packBOn_) {
+        bv.push_back(b_.CreateAlignedLoad(vt_, gep(panel, addV(mulC(kk, nr_), i64(v * w_))),
+                                          llvm::Align(static_cast<uint64_t>(w_ * 4)), "b"));
+      } else {  // B[k0 + kk, col0 + v*W ..], lanes past N masked off
+        llvm::Value *src = gep(bBase_, addV(mulC(addV(k0, kk), t_.n), addV(col0, i64(v * w_))));
+        bv.push_back(b_.CreateMaskedLoad(vt_, src, llvm::Align(4), masks[static_cast<size_t>(v)], zeroVec(), "b"));
+      }
+    }
     llvm::Value *aOff = mulC(kk, kStride);
     for (int r = 0; r < mr; ++r) {
       llvm::Value *a = b_.CreateLoad(f32_, gep(aRows[static_cast<size_t>(r)], aOff), "a");
