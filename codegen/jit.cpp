@@ -22,6 +22,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <thread>
 #include <unordered_map>
 
@@ -125,7 +126,10 @@ struct Jit::Impl {
   /// Disk entries added to this JIT (key -> symbol): an object is added only once.
   std::unordered_map<std::string, std::string> diskLoaded;
   Stats stats;
-  std::atomic<uint64_t> serial{0};  ///< makes every symbol unique
+  /// Makes every symbol unique: in this JIT, and (starting at a random value) against
+  /// the symbols of objects other processes stored in the disk cache, which this JIT may
+  /// load while it compiles the same kernel itself.
+  std::atomic<uint64_t> serial{0};
 };
 
 Jit::Jit(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -159,6 +163,7 @@ Expected<std::shared_ptr<Jit>> Jit::create(const CodegenOptions &opts) {
   auto impl = std::make_unique<Impl>();
   impl->opts = opts;
   impl->target = target;
+  impl->serial = (uint64_t{std::random_device{}()} << 32) | std::random_device{}();
 
   llvm::orc::JITTargetMachineBuilder jtmb{llvm::Triple(target.triple)};
   jtmb.setCPU(target.cpu);
@@ -286,8 +291,8 @@ Expected<std::vector<KernelFn>> Jit::compile(std::span<const KernelSpec> kernels
         continue;
       }
     }
-    // Unique per JIT: the readable name, the hash, and a serial against collisions.
-    std::string symbol = fmt::format("{}.{:016x}.{}", kernels[i].name, hash, im.serial++);
+    // Unique: the readable name, the hash, and a serial against collisions.
+    std::string symbol = fmt::format("{}.{:016x}.{:x}", kernels[i].name, hash, im.serial++);
     entry->setName(symbol);
     if (im.disk) mod->setModuleIdentifier(diskModuleId(diskKey, symbol));
     pendingByIr.emplace(ir, pending.size());
