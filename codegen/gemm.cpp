@@ -94,7 +94,7 @@ class GemmEmitter {
   llvm::Type *f32_ = nullptr;
   llvm::FixedVectorType *vt_ = nullptr, *maskT_ = nullptr;
   // Per tile: the batch item's bases and index.
-  llvm::Value *batch_ = nullptr, *aBase_ = nullptr, *bBase_ = nullptr, *cBase_ = nullptr;
+  llvm::Value *batch_ = nullptr, *aBase_ = nullptr, *bBase_ = nullptr, *cBase_ = nullptr, *dBase_ = nullptr;
   llvm::Value *pack_ = nullptr;  ///< the packed block of B (stack)
   llvm::Value *packA_ = nullptr; ///< the packed rows of A (stack), when packA_ is used
   bool packAOn_ = false;
@@ -144,6 +144,7 @@ void GemmEmitter::emit(llvm::Value *begin, llvm::Value *end) {
     aBase_ = gep(ops_.a, mulC(batch_, m * k));
     bBase_ = gep(ops_.b, mulC(batch_, k * n));
     cBase_ = gep(ops_.c, mulC(batch_, m * n));
+    if (ops_.d) dBase_ = gep(ops_.d, mulC(batch_, m * n));
     llvm::Value *rows = b_.CreateSub(i1, i0, "rows");
     llvm::Value *fullGroups = b_.CreateUDiv(rows, i64(shape_.mr), "groups");
     llvm::Value *rem = b_.CreateURem(rows, i64(shape_.mr), "rem");
@@ -342,7 +343,12 @@ void GemmEmitter::microKernel(int mr, llvm::Value *row0, llvm::Value *panel, llv
         for (int v = 0; v < nv; ++v) {
           llvm::AllocaInst *slot = acc[static_cast<size_t>(r * nv + v)];
           GemmVectorAt at{batch_, addV(row0, i64(r)), addV(col0, i64(v * w_)), masks[static_cast<size_t>(v)]};
-          b_.CreateStore(epi_(b_, b_.CreateLoad(vt_, slot), at), slot);
+          llvm::Value *x = epi_(b_, b_.CreateLoad(vt_, slot), at);
+          if (dBase_)  // the product stays in C (stored below); the epilogue's result goes to D
+            b_.CreateMaskedStore(x, gep(dBase_, addV(mulC(addV(row0, i64(r)), t_.n), addV(col0, i64(v * w_)))),
+                                 llvm::Align(4), masks[static_cast<size_t>(v)]);
+          else
+            b_.CreateStore(x, slot);
         }
     });
   }

@@ -60,6 +60,9 @@ struct GemmOperands {
   llvm::Value *a = nullptr, *b = nullptr, *c = nullptr;  ///< base pointers of the f32 buffers
   bool transA = false, transB = false;                   ///< stored as [K, M] / [N, K]
   GemmTiling tiling;
+  /// Where the epilogue's result goes when the product itself is also written (to `c`,
+  /// which then holds the plain product): a buffer of C's shape. nullptr: into `c`.
+  llvm::Value *d = nullptr;
 };
 
 /// Emits the GEMM over tiles [begin, end) into the current function of \p e.

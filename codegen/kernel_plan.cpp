@@ -166,7 +166,7 @@ GemmTiling gemmTilingOf(const Node &matmul) {
 }
 
 bool isGemmKernel(const KernelSpec &k) {
-  return k.kind == KernelKind::MatMul && k.root().kind() == OpKind::MatMul && k.root().type().dtype == DType::F32;
+  return k.kind == KernelKind::MatMul && k.matmul().kind() == OpKind::MatMul && k.matmul().type().dtype == DType::F32;
 }
 
 KernelSpec makeNodeKernel(const Node &n, size_t nodeIndex) {
@@ -282,6 +282,28 @@ KernelSpec makeFusedKernel(const FusionGroup &g) {
   return k;
 }
 
+/// The kernel of a GEMM with its bias + ReLU epilogue (FusionGroup::gemm): the matmul's
+/// tiled domain, the epilogue's operands read from the group's inputs.
+KernelSpec makeGemmEpilogueKernel(const FusionGroup &g, size_t matmulIndex) {
+  KernelSpec k = makeNodeKernel(*g.gemm, matmulIndex);
+  k.name = g.name;
+  // The matmul first (the epilogue's bias broadcast or zero may precede it in program
+  // order; none of them feeds it), the rest in program order, the chain's end last.
+  k.nodes = {g.gemm};
+  for (const Node *n : g.nodes)
+    if (n != g.gemm && n != g.root) k.nodes.push_back(n);
+  k.nodes.push_back(g.root);
+  k.inputs = g.inputs;
+  k.outputs = g.outputs;
+  k.inputsAligned.assign(k.inputs.size(), false);  // tiles read A and B across rows
+  for (const Node *n : g.nodes) {
+    if (n->kind() == OpKind::Broadcast) k.gemmBias = n->operand(0);
+    if (n->kind() == OpKind::Max) k.gemmRelu = true;
+  }
+  DL_ASSERT(isGemmKernel(k), "a GEMM epilogue group is an f32 matmul's");
+  return k;
+}
+
 }  // namespace
 
 KernelPlan planKernels(const Function &f, const KernelPlanOptions &opts) {
@@ -291,8 +313,9 @@ KernelPlan planKernels(const Function &f, const KernelPlanOptions &opts) {
     std::unordered_map<const Node *, size_t> index;
     for (size_t i = 0; i < f.numNodes(); ++i) index[f.nodes()[i].get()] = i;
     for (const FusionGroup &g : fp.groups) {
-      plan.kernels.push_back(g.nodes.size() == 1 ? makeNodeKernel(*g.nodes[0], index.at(g.nodes[0]))
-                                                 : makeFusedKernel(g));
+      plan.kernels.push_back(g.gemm               ? makeGemmEpilogueKernel(g, index.at(g.gemm))
+                             : g.nodes.size() == 1 ? makeNodeKernel(*g.nodes[0], index.at(g.nodes[0]))
+                                                   : makeFusedKernel(g));
       if (opts.forceChunk > 0) plan.kernels.back().chunk = opts.forceChunk;
     }
     plan.aliases = std::move(fp.aliases);

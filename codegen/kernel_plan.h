@@ -33,7 +33,8 @@ enum class KernelKind : uint8_t {
   /// generators of the group's nodes (elementwise ops, data movement, reductions,
   /// convolutions and pooling: every op has one).
   Loop,
-  /// The matrix multiply. f32: the generated GEMM (codegen/gemm.h); the domain is
+  /// The matrix multiply, the first of `nodes`. f32: the generated GEMM (codegen/gemm.h);
+  /// fused, the other nodes are its epilogue (KernelSpec::gemmBias). The domain is
   /// [batch, tilesM, tilesN] of the tiling in codegen/gemm_plan.h, all parallel, one tile
   /// per chunk. Other dtypes: the domain is the output, its rows parallel, each row
   /// accumulating over k ascending into a vectorized row of C.
@@ -90,7 +91,16 @@ struct KernelSpec {
   /// may write an output of the same size over such an input in place.
   std::vector<bool> inputsAligned;
 
+  /// MatMul kernels fused with their bias + ReLU consumers (passes/fuse.h): the GEMM's
+  /// epilogue adds `gemmBias` ([N], one value per column; nullptr: none) to each row,
+  /// then takes max(x, 0) when `gemmRelu`, and writes the result, the last of `nodes`.
+  /// The product itself (`nodes.front()`) is written too when it is among `outputs`.
+  const Value *gemmBias = nullptr;
+  bool gemmRelu = false;
+
   const Node &root() const { return *nodes.back(); }
+  /// The matrix multiply of a MatMul kernel.
+  const Node &matmul() const { return *nodes.front(); }
   size_t numBuffers() const { return inputs.size() + outputs.size(); }
 };
 

@@ -17,6 +17,8 @@
 //===----------------------------------------------------------------------===//
 #include "codegen/kernel_emitter.h"
 
+#include <algorithm>
+
 namespace dlc::cg {
 namespace {
 
@@ -26,11 +28,22 @@ constexpr int64_t kBlockN = 512;
 }  // namespace
 
 void KernelEmitter::emitMatMulBody(llvm::Value *begin, llvm::Value *end) {
-  const Node &n = k_.root();
+  const Node &n = k_.matmul();
   if (isGemmKernel(k_)) {  // f32: the generated GEMM over tiles [begin, end)
     const MatMulAttrs &mm = n.attrsAs<MatMulAttrs>();
-    GemmOperands ops{buffer(n.operand(0)), buffer(n.operand(1)), buffer(n.result()), mm.transposeA, mm.transposeB,
-                     gemmTilingOf(n)};
+    // Fused with its bias + ReLU consumers: C accumulates in the product's buffer when
+    // the product is written too (the epilogue's result then goes to the chain's end),
+    // else in the chain end's buffer.
+    const bool fused = k_.nodes.size() > 1;
+    const bool productOut = std::find(k_.outputs.begin(), k_.outputs.end(), n.result()) != k_.outputs.end();
+    llvm::Value *c = buffer(productOut ? n.result() : k_.root().result());
+    GemmOperands ops{buffer(n.operand(0)), buffer(n.operand(1)), c, mm.transposeA, mm.transposeB, gemmTilingOf(n)};
+    if (fused && productOut) ops.d = buffer(k_.root().result());
+    if (fused) {
+      const Value *bias = k_.gemmBias;
+      const bool relu = k_.gemmRelu;
+      setGemmEpilogue([bias, relu](KernelEmitter &e) { return biasReluEpilogue(bias ? e.buffer(bias) : nullptr, relu); });
+    }
     emitGemm(*this, ops, begin, end, target_, gemmEpilogue_ ? gemmEpilogue_(*this) : GemmEpilogue{});
     return;
   }

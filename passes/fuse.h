@@ -18,7 +18,11 @@
 //  - a producer that is also needed outside the group becomes an extra output of the
 //    group (multi-output: Adam's p', m', v' come from one loop), never a recomputation
 //    of anything but cheap ops;
-//  - matmul, convolution and pooling keep their own kernels.
+//  - matmul, convolution and pooling keep their own kernels; but an f32 matmul whose
+//    consumers are only `add` of a row-broadcast bias vector, then optionally `max` with a
+//    zero constant, takes them into its kernel as the GEMM's epilogue (bias + ReLU
+//    applied in registers before the store; the product is written too only when
+//    something else reads it).
 // Numerics do not change: every member is computed by the same scalar code as when it
 // is its own kernel, reductions keep their order, and nothing is reassociated.
 //
@@ -65,6 +69,11 @@ struct FusionGroup {
   std::vector<FuseAccess> inputAccess;
   /// Members also computed by other groups (cheap ops duplicated instead of stored).
   std::vector<const Node *> duplicated;
+  /// A GEMM with an epilogue: this matmul (the first member) is computed by the generated
+  /// GEMM and the other members -- add of a row-broadcast bias, then optionally max with a
+  /// zero constant -- are applied to each output vector before its store. `root` is the
+  /// end of that chain; the product is among `outputs` only when needed elsewhere.
+  const Node *gemm = nullptr;
 
   FuseAccess accessOf(const Node *n) const;
 };

@@ -151,6 +151,106 @@ TEST(Fusion, W1StepFusesEachAdamUpdate) {
   expectFusedEqualsUnfused(*f, argsFor(*f, 7, 0, 1));
 }
 
+/// The kernels of \p plan that run a GEMM with a fused epilogue.
+std::vector<const KernelSpec *> gemmEpilogueKernels(const KernelPlan &plan) {
+  std::vector<const KernelSpec *> out;
+  for (const KernelSpec &k : plan.kernels)
+    if (k.kind == KernelKind::MatMul && k.nodes.size() > 1) out.push_back(&k);
+  return out;
+}
+
+TEST(Fusion, W1StepFusesBiasReluIntoTheGemm) {
+  std::unique_ptr<Function> f = w1Step(8);
+  ASSERT_TRUE(f);
+  KernelPlan plan = planKernels(*f);
+  // Both hidden layers: matmul, bias add and ReLU in one GEMM kernel. The backward reads
+  // the product (it recomputes the pre-activation for the ReLU mask), so it is written too.
+  std::vector<const KernelSpec *> epi = gemmEpilogueKernels(plan);
+  ASSERT_EQ(epi.size(), 2u);
+  for (const KernelSpec *k : epi) {
+    EXPECT_TRUE(k->name.starts_with("fused_matmul_add_max_")) << k->name;
+    EXPECT_TRUE(isGemmKernel(*k));
+    EXPECT_TRUE(k->gemmRelu);
+    ASSERT_NE(k->gemmBias, nullptr);
+    EXPECT_TRUE(k->gemmBias->isArgument());
+    EXPECT_EQ(k->root().kind(), OpKind::Max);
+    EXPECT_NE(std::find(k->outputs.begin(), k->outputs.end(), k->root().result()), k->outputs.end());
+  }
+  expectFusedEqualsUnfused(*f, argsFor(*f, 9, -1, 1));
+}
+
+TEST(Fusion, W1ForwardWritesOnlyTheActivations) {
+  Expected<Model> model = buildMlp(8);
+  ASSERT_TRUE(model) << model.error().str();
+  KernelPlan plan = planKernels(*model->function);
+  std::vector<const KernelSpec *> epi = gemmEpilogueKernels(plan);
+  ASSERT_EQ(epi.size(), 2u);
+  for (const KernelSpec *k : epi) {  // nothing else reads the product: only h is written
+    ASSERT_EQ(k->outputs.size(), 1u) << k->name;
+    EXPECT_EQ(k->outputs[0], k->root().result());
+  }
+  // The logits' add also feeds the softmax's kernels: that matmul keeps its own kernel,
+  // and the planner says why.
+  FusionPlan fp = planFusion(*model->function);
+  int apart = 0, fused = 0;
+  for (const FusionDecision &d : fp.decisions)
+    if (d.producer->kind() == OpKind::MatMul && d.reason.starts_with("GEMM epilogue: ")) {
+      ++(d.fused ? fused : apart);
+      if (!d.fused) EXPECT_EQ(d.group, "matmul_10") << d.reason;
+    }
+  EXPECT_EQ(apart, 1);
+  EXPECT_EQ(fused, 2);
+  expectFusedEqualsUnfused(*model->function, argsFor(*model->function, 10, -1, 1));
+}
+
+TEST(Fusion, BiasAddWithoutReluJoinsTheGemm) {
+  // K = 600: three K blocks, so partial sums go through the output buffer between them.
+  // @both also returns the product: the GEMM then writes it and the epilogue's result.
+  const char *text = R"(
+func @bias(%x: f32[37,600], %w: f32[600,45], %b: f32[45]) -> f32[37,45] {
+  %0 = matmul %x, %w transpose_a=false transpose_b=false : f32[37,45]
+  %1 = broadcast %b dims=[1] : f32[37,45]
+  %2 = add %0, %1 : f32[37,45]
+  return %2
+}
+func @both(%x: f32[37,600], %w: f32[45,600], %b: f32[45]) -> (f32[37,45], f32[37,45]) {
+  %0 = matmul %x, %w transpose_a=false transpose_b=true : f32[37,45]
+  %1 = broadcast %b dims=[1] : f32[37,45]
+  %2 = add %0, %1 : f32[37,45]
+  %3 = constant 0 : f32[37,45]
+  %4 = max %2, %3 : f32[37,45]
+  return %4, %0
+}
+func @other(%x: f32[37,600], %w: f32[600,45], %b: f32[45]) -> f32[37,45] {
+  %0 = matmul %x, %w transpose_a=false transpose_b=false : f32[37,45]
+  %1 = broadcast %b dims=[1] : f32[37,45]
+  %2 = add %0, %1 : f32[37,45]
+  %3 = tanh %2 : f32[37,45]
+  return %3
+}
+)";
+  Module m = parseWorkload(text, false);
+  ASSERT_EQ(m.functions().size(), 3u);
+  for (const auto &fn : m.functions()) {
+    SCOPED_TRACE(fn->name());
+    KernelPlan plan = planKernels(*fn);
+    std::vector<const KernelSpec *> epi = gemmEpilogueKernels(plan);
+    if (fn->name() == "other") {  // tanh joins the add's loop: not a bias + ReLU chain
+      EXPECT_TRUE(epi.empty());
+    } else {
+      ASSERT_EQ(epi.size(), 1u);
+      EXPECT_EQ(plan.kernels.size(), 1u);
+      EXPECT_EQ(epi[0]->gemmRelu, fn->name() == "both");
+      EXPECT_EQ(epi[0]->outputs.size(), fn->name() == "both" ? 2u : 1u);
+    }
+    // Specials (NaN, inf, -0) included: add then max keep them as the unfused ops do.
+    Rng r(11);
+    std::vector<HostTensor> args;
+    for (size_t i = 0; i < fn->numArgs(); ++i) args.push_back(r.tensor(fn->arg(i)->type(), InputStyle{}));
+    expectFusedEqualsUnfused(*fn, args);
+  }
+}
+
 TEST(Fusion, EveryDecisionHasAReason) {
   Module m = parseWorkload(xentText(16, 10), true);
   const Function &f = *m.functions().front();
