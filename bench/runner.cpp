@@ -68,6 +68,8 @@ Expected<VariantResult> runVariant(const BenchCase &c, bool fuse, const Executab
   r.compileMs = msSince(t0);
   r.threads = ex->numThreads();
   DL_TRY(r.outputs, ex->run(c.inputs));
+  // The profile counts the timed runs (and the warm-up) only, not the first run.
+  const std::vector<KernelTime> before = ex->kernelProfile();
   Error failure;
   bool failed = false;
   r.timing = timeRepeated(
@@ -78,6 +80,11 @@ Expected<VariantResult> runVariant(const BenchCase &c, bool fuse, const Executab
       },
       repeat);
   if (failed) return failure;
+  r.profile = ex->kernelProfile();
+  for (size_t k = 0; k < r.profile.size() && k < before.size(); ++k) {
+    r.profile[k].launches -= before[k].launches;
+    r.profile[k].seconds -= before[k].seconds;
+  }
   return r;
 }
 

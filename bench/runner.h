@@ -25,6 +25,8 @@ struct VariantResult {
   double compileMs = 0;
   int threads = 1;
   std::vector<HostTensor> outputs;  ///< of the first run
+  /// With ExecutableOptions::profile: per kernel, the time of the timed runs.
+  std::vector<KernelTime> profile;
 };
 
 /// \p exe's plan.fuse is overridden by \p fuse.

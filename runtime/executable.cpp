@@ -2,6 +2,7 @@
 #include "runtime/executable.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -43,6 +44,7 @@ Expected<std::unique_ptr<Executable>> Executable::compile(const Function &f, con
   ex->jit_ = std::move(jit);
   ex->flushDenormals_ = !opts.keepDenormals;
   ex->checkNumerics_ = opts.checkNumerics;
+  ex->profile_ = opts.profile;
   const int threads = opts.codegen.threads > 0 ? opts.codegen.threads : ThreadPool::hardwareThreads();
   ex->pool_ = threads > 1 ? &ThreadPool::shared(threads) : nullptr;
 
@@ -83,6 +85,8 @@ Expected<std::unique_ptr<Executable>> Executable::compile(const Function &f, con
     if (spec.root().type().numElements() == 0) step.extent = 0;
     ex->steps_.push_back(std::move(step));
   }
+  if (ex->profile_)
+    for (const Step &step : ex->steps_) ex->profileTimes_.push_back(KernelTime{step.name, 0, 0});
   for (const Value *r : f.results()) {
     DL_TRY(size_t s, slotFor(r));
     ex->resultSlots_.push_back(s);
@@ -145,6 +149,11 @@ std::string Executable::findNonFinite(size_t slot, const void *data) const {
   return found;
 }
 
+std::vector<KernelTime> Executable::kernelProfile() const {
+  std::lock_guard<std::mutex> lock(const_cast<std::mutex &>(runMu_));
+  return profileTimes_;
+}
+
 std::vector<std::string> Executable::kernelNames() const {
   std::vector<std::string> names;
   for (const Step &s : steps_) names.push_back(s.name);
@@ -187,8 +196,14 @@ Expected<void> Executable::runSchedule() {
     for (size_t s : step.slots) launchArgs_.push_back(ptrs_[s]);
     launch.bufs = launchArgs_.data();
     launch.fn = step.fn;
+    const auto t0 = profile_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     if (pool_) pool_->parallelFor(step.extent, step.chunk, chunk);
     else chunk(0, step.extent);
+    if (profile_) {
+      KernelTime &t = profileTimes_[static_cast<size_t>(&step - steps_.data())];
+      ++t.launches;
+      t.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
     for (size_t s : step.checked)
       if (std::string bad = findNonFinite(s, ptrs_[s]); !bad.empty())
         return makeError(origins_[s].loc, "--check-numerics: kernel '{}' produced {}: {} of '@{}'", step.name, bad,

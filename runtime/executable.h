@@ -61,6 +61,16 @@ struct ExecutableOptions {
   /// Compile with this JIT instead of the process-wide one for `codegen` (Jit::shared);
   /// tests use a fresh JIT to see the on-disk cache as a new process would.
   std::shared_ptr<Jit> jit;
+  /// Time every kernel launch (steady clock around each launch); kernelProfile() reports
+  /// the totals (`dlc bench --profile`). Off by default: it adds two clock reads a launch.
+  bool profile = false;
+};
+
+/// The time one kernel of the schedule took over all runs so far (ExecutableOptions::profile).
+struct KernelTime {
+  std::string name;
+  int64_t launches = 0;
+  double seconds = 0;
 };
 
 /// The largest arena compile() allocates: the machine's physical memory. A bigger
@@ -84,6 +94,10 @@ class Executable {
   /// result aliases are only read. \p results must have one entry per result (entries
   /// of aliased results are not touched).
   Expected<void> runInPlace(std::span<HostTensor> args, std::span<HostTensor> results);
+
+  /// Per kernel, in schedule order: launches and time over every run so far; empty
+  /// unless compiled with ExecutableOptions::profile.
+  std::vector<KernelTime> kernelProfile() const;
 
   /// Bytes of the arena, allocated once by compile().
   int64_t arenaBytes() const { return arenaBytes_; }
@@ -139,6 +153,8 @@ class Executable {
   ThreadPool *pool_ = nullptr;  ///< null: run on the calling thread
   bool flushDenormals_ = true;
   bool checkNumerics_ = false;
+  bool profile_ = false;
+  std::vector<KernelTime> profileTimes_;  ///< per step, with profile_
   std::vector<Origin> origins_;  ///< per slot, with checkNumerics
 
   Expected<void> checkArgs(std::span<const HostTensor> inputs) const;

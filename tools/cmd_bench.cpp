@@ -67,6 +67,11 @@ cl::opt<double> copyGBps("copy-gbps", cl::desc("Copy bandwidth for the floors (d
                          cl::init(0), cl::sub(benchCommand), cl::cat(dlcCategory()));
 cl::opt<double> peakGflops("peak-gflops", cl::desc("Peak FMA GFLOP/s for the floors (default: probe it now)"),
                            cl::init(0), cl::sub(benchCommand), cl::cat(dlcCategory()));
+cl::opt<bool> profile("profile",
+                      cl::desc("Time every kernel and print the ones that take the most time, per variant"),
+                      cl::sub(benchCommand), cl::cat(dlcCategory()));
+cl::opt<int> profileTop("profile-top", cl::desc("Kernels listed by --profile (default 12)"), cl::init(12),
+                        cl::sub(benchCommand), cl::cat(dlcCategory()));
 cl::opt<bool> keepDenormals("keep-denormals", cl::desc("Keep IEEE denormals (default: flush to zero)"),
                             cl::sub(benchCommand), cl::cat(dlcCategory()));
 CodegenFlags codegenFlags(benchCommand);
@@ -196,6 +201,25 @@ void printText(const Report &r, const std::vector<VariantResult> &vs) {
   llvm::outs().flush();
 }
 
+/// --profile: the kernels of \p v that took the most time, to stderr with --json (so the
+/// JSON lines stay clean), else to stdout.
+void printProfile(const Report &r, const VariantResult &v) {
+  if (v.profile.empty()) return;
+  std::vector<KernelTime> ks = v.profile;
+  double total = 0;
+  for (const KernelTime &k : ks) total += k.seconds;
+  std::stable_sort(ks.begin(), ks.end(), [](const KernelTime &a, const KernelTime &b) { return a.seconds > b.seconds; });
+  llvm::raw_ostream &os = json ? llvm::errs() : llvm::outs();
+  const int64_t runs = ks.empty() ? 0 : std::max<int64_t>(ks.front().launches, 1);
+  os << fmt::format("profile of {} ({}): {} kernels, {:.3f} ms per run in kernels, over {} runs\n", r.c->id,
+                    v.variant, ks.size(), total * 1e3 / static_cast<double>(runs), runs);
+  os << fmt::format("  {:>10} {:>7}  {}\n", "ms/run", "share", "kernel");
+  for (size_t i = 0; i < ks.size() && i < static_cast<size_t>(std::max(profileTop.getValue(), 0)); ++i)
+    os << fmt::format("  {:>10.4f} {:>6.1f}%  {}\n", ks[i].seconds * 1e3 / static_cast<double>(runs),
+                      total > 0 ? 100 * ks[i].seconds / total : 0.0, ks[i].name);
+  os.flush();
+}
+
 /// Times every variant of \p c and reports.
 int benchCase(const Report &r, const std::vector<bool> &fuse, const ExecutableOptions &exe,
               const bench::RepeatOptions &repeat) {
@@ -216,6 +240,7 @@ int benchCase(const Report &r, const std::vector<bool> &fuse, const ExecutableOp
   } else {
     printText(r, results);
   }
+  for (const VariantResult &v : results) printProfile(r, v);
   return 0;
 }
 
@@ -283,6 +308,7 @@ int runBench() {
   exe.codegen = codegenFlags.toOptions();
   exe.codegen.threads = threads;
   exe.keepDenormals = keepDenormals;
+  exe.profile = profile;
   bench::RepeatOptions repeat;
   repeat.reps = reps;
   repeat.warmup = warmup;

@@ -117,5 +117,29 @@ TEST(ResourceErrors, AnArenaLargerThanMemoryIsACompileError) {
   EXPECT_NE(msg.find("bytes of buffers for '@huge': more than the machine's"), std::string::npos) << msg;
 }
 
+TEST(KernelProfile, CountsEveryLaunchAndIsOffByDefault) {
+  Module m = parse(kNaNInTheMiddle);
+  ExecutableOptions o;
+  o.plan.fuse = false;  // one kernel per op: four kernels
+  o.profile = true;
+  Expected<std::unique_ptr<Executable>> ex = Executable::compile(*m.functions()[0], o);
+  ASSERT_TRUE(ex) << ex.error().str();
+  const HostTensor x = HostTensor::fromVector(Shape{4}, std::vector<float>{1, 2, 3, 4});
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE((*ex)->run({&x, 1}));
+  const std::vector<KernelTime> p = (*ex)->kernelProfile();
+  ASSERT_EQ(p.size(), (*ex)->kernelNames().size());
+  EXPECT_EQ(p.size(), 4u);
+  for (size_t k = 0; k < p.size(); ++k) {
+    EXPECT_EQ(p[k].name, (*ex)->kernelNames()[k]);
+    EXPECT_EQ(p[k].launches, 3);
+    EXPECT_GE(p[k].seconds, 0.0);
+  }
+  o.profile = false;
+  Expected<std::unique_ptr<Executable>> plain = Executable::compile(*m.functions()[0], o);
+  ASSERT_TRUE(plain);
+  ASSERT_TRUE((*plain)->run({&x, 1}));
+  EXPECT_TRUE((*plain)->kernelProfile().empty());
+}
+
 }  // namespace
 }  // namespace dlc
