@@ -60,6 +60,31 @@ std::pair<llvm::Value *, llvm::Value *> validOutputs(KernelEmitter &e, llvm::Val
   return {lo, hi};
 }
 
+/// validOutputs for a constant window offset \p k.
+std::pair<int64_t, int64_t> validOutputsAt(int64_t k, int64_t s, int64_t p, int64_t d, int64_t in, int64_t out) {
+  const int64_t first = p - k * d, last = in - 1 + p - k * d;
+  const int64_t lo = first > 0 ? (first + s - 1) / s : 0;
+  const int64_t hi = last < 0 ? 0 : std::min(last / s + 1, out);
+  return {std::min(lo, out), std::max(std::min(lo, out), hi)};
+}
+
+/// Calls body(kw, lo, hi) for kw in [0, kwCount): unrolled with constant bounds when the
+/// filter is narrow (the usual case), else as a loop with computed bounds.
+void forEachKw(KernelEmitter &e, int64_t kwCount, int64_t s, int64_t p, int64_t d, int64_t in, int64_t out,
+               const std::function<void(llvm::Value *, llvm::Value *, llvm::Value *)> &body) {
+  if (kwCount <= kUnrolledKw) {
+    for (int64_t kw = 0; kw < kwCount; ++kw) {
+      auto [lo, hi] = validOutputsAt(kw, s, p, d, in, out);
+      if (lo < hi) body(e.i64(kw), e.i64(lo), e.i64(hi));
+    }
+    return;
+  }
+  e.forLoop(e.i64(0), e.i64(kwCount), [&](llvm::Value *kw) {
+    auto [lo, hi] = validOutputs(e, kw, s, p, d, in, out);
+    body(kw, lo, hi);
+  }, false, "kw");
+}
+
 /// `for (iv = lo; iv < hi; ++iv) body(iv)` over row positions, vectorized with the tail
 /// folded into masked vector iterations (rows are short: 14 or 28 in W2, less than two
 /// AVX-512 vectors, so an unmasked scalar remainder would do most of the work).
@@ -125,15 +150,15 @@ void emitConvRow(KernelEmitter &e, const Node &n, const std::vector<llvm::Value 
       e.forLoop(e.i64(0), e.i64(ws[2]), [&](llvm::Value *kh) {
         llvm::Value *ih = b.CreateAdd(affine(e, oh, a.stride[0], -a.padding[0]), affine(e, kh, a.dilation[0], 0));
         e.ifThen(inRange(ih, xs[2]), [&] {
-          e.forLoop(e.i64(0), e.i64(ws[3]), [&](llvm::Value *kw) {
+          forEachKw(e, ws[3], a.stride[1], a.padding[1], a.dilation[1], xs[3], rs[3],
+                    [&](llvm::Value *kw, llvm::Value *lo, llvm::Value *hi) {
             llvm::Value *wv = at4(e, w, o, c, kh, kw);
-            auto [lo, hi] = validOutputs(e, kw, a.stride[1], a.padding[1], a.dilation[1], xs[3], rs[3]);
             llvm::Value *off = affine(e, kw, a.dilation[1], -a.padding[1]);
             rowLoop(e, lo, hi, [&](llvm::Value *ow) {
               llvm::Value *iw = b.CreateAdd(affine(e, ow, a.stride[1], 0), off);
               rowFma(e, dt, row, ow, at4(e, x, bn, c, ih, iw), wv);
             });
-          }, false, "kw");
+          });
         });
       }, false, "kh");
     }, false, "c");
@@ -154,15 +179,15 @@ void emitConvRow(KernelEmitter &e, const Node &n, const std::vector<llvm::Value 
         if (s != 1) ok = b.CreateAnd(ok, b.CreateICmpEQ(b.CreateSRem(tt, e.i64(s)), e.i64(0)));
         ok = b.CreateAnd(ok, b.CreateICmpSLT(oh, e.i64(ys[2])));
         e.ifThen(ok, [&] {
-          e.forLoop(e.i64(0), e.i64(ws[3]), [&](llvm::Value *kw) {
+          forEachKw(e, ws[3], a.stride[1], a.padding[1], a.dilation[1], rs[3], ys[3],
+                    [&](llvm::Value *kw, llvm::Value *lo, llvm::Value *hi) {
             llvm::Value *wv = at4(e, w, o, c, kh, kw);
-            auto [lo, hi] = validOutputs(e, kw, a.stride[1], a.padding[1], a.dilation[1], rs[3], ys[3]);
             llvm::Value *off = affine(e, kw, a.dilation[1], -a.padding[1]);
             rowLoop(e, lo, hi, [&](llvm::Value *ow) {
               llvm::Value *pos = b.CreateAdd(affine(e, ow, a.stride[1], 0), off);
               rowFma(e, dt, row, pos, at4(e, dy, bn, o, oh, ow), wv);
             });
-          }, false, "kw");
+          });
         });
       }, false, "kh");
     }, false, "o");
