@@ -21,6 +21,8 @@
 #include <algorithm>
 #include <functional>
 
+#include <llvm/IR/Constants.h>
+#include <llvm/IR/DerivedTypes.h>
 #include <llvm/IR/Metadata.h>
 
 #include "codegen/kernel_emitter.h"
@@ -115,6 +117,84 @@ void rowLoop(KernelEmitter &e, llvm::Value *lo, llvm::Value *hi, const std::func
   b.SetInsertPoint(exitBB);
 }
 
+/// True when \p v is read from a buffer (not computed by a member of the kernel's group).
+bool isBuffer(KernelEmitter &e, const Value *v) {
+  const auto &nodes = e.kernel().nodes;
+  return v->def() == nullptr || std::find(nodes.begin(), nodes.end(), v->def()) == nodes.end();
+}
+
+/// Rows up to this long (unit stride, floats, narrow filters) stay in vector registers
+/// for the whole row: kLanes-wide accumulators that mem2reg turns into SSA values, so a
+/// term's fma waits on the previous fma, not on a store and a reload.
+constexpr int64_t kLanes = 8;
+constexpr int64_t kMaxRegisterRow = 64;
+
+struct RegisterRow {
+  DType dt = DType::F32;
+  llvm::Type *vt = nullptr;
+  std::vector<llvm::AllocaInst *> acc;
+};
+
+RegisterRow registerRow(KernelEmitter &e, DType dt, int64_t len) {
+  RegisterRow rr{dt, llvm::FixedVectorType::get(storageType(e.ctx(), dt), kLanes), {}};
+  for (int64_t r = 0; r < len; r += kLanes) {
+    rr.acc.push_back(e.entryAlloca(rr.vt, "acc.v"));
+    e.b().CreateStore(llvm::Constant::getNullValue(rr.vt), rr.acc.back());
+  }
+  return rr;
+}
+
+llvm::Constant *laneMask(KernelEmitter &e, int64_t r0, int64_t lo, int64_t hi, bool &all) {
+  std::vector<llvm::Constant *> bits;
+  all = true;
+  for (int64_t l = 0; l < kLanes; ++l) {
+    const bool on = r0 + l >= lo && r0 + l < hi;
+    bits.push_back(e.b().getInt1(on));
+    all = all && on;
+  }
+  return llvm::ConstantVector::get(bits);
+}
+
+/// acc[r] = fma(src[r + shift], wv, acc[r]) for the row positions r with 0 <= r + shift <
+/// srcLen (the others keep their accumulator); src points at the source row's element 0.
+void registerRowTerm(KernelEmitter &e, RegisterRow &rr, int64_t rowLen, llvm::Value *src, int64_t srcLen,
+                     int64_t shift, llvm::Value *wv) {
+  llvm::IRBuilder<> &b = e.b();
+  const int64_t lo = std::max<int64_t>(0, -shift), hi = std::min(rowLen, srcLen - shift);
+  if (lo >= hi) return;
+  llvm::Type *t = storageType(e.ctx(), rr.dt);
+  const llvm::Align align(t->getPrimitiveSizeInBits() / 8);
+  llvm::Value *splat = b.CreateVectorSplat(kLanes, wv);
+  for (size_t v = 0; v < rr.acc.size(); ++v) {
+    const int64_t r0 = static_cast<int64_t>(v) * kLanes;
+    if (r0 + kLanes <= lo || r0 >= hi) continue;
+    bool all = false;
+    llvm::Constant *mask = laneMask(e, r0, lo, hi, all);
+    // Not inbounds: the lanes that are off may lie outside the buffer (never accessed).
+    llvm::Value *ptr = b.CreateGEP(t, src, e.i64(r0 + shift));
+    llvm::Value *xv = all ? static_cast<llvm::Value *>(b.CreateAlignedLoad(rr.vt, ptr, align))
+                          : b.CreateMaskedLoad(rr.vt, ptr, align, mask, llvm::Constant::getNullValue(rr.vt));
+    llvm::Value *acc = b.CreateLoad(rr.vt, rr.acc[v]);
+    llvm::Value *next = e.mulAdd(rr.dt, xv, splat, acc);
+    b.CreateStore(all ? next : b.CreateSelect(mask, next, acc), rr.acc[v]);
+  }
+}
+
+void storeRegisterRow(KernelEmitter &e, const RegisterRow &rr, int64_t rowLen, llvm::AllocaInst *row) {
+  llvm::IRBuilder<> &b = e.b();
+  llvm::Type *t = storageType(e.ctx(), rr.dt);
+  const llvm::Align align(t->getPrimitiveSizeInBits() / 8);
+  for (size_t v = 0; v < rr.acc.size(); ++v) {
+    const int64_t r0 = static_cast<int64_t>(v) * kLanes;
+    bool all = false;
+    llvm::Constant *mask = laneMask(e, r0, 0, rowLen, all);
+    llvm::Value *ptr = b.CreateInBoundsGEP(t, row, e.i64(r0));
+    llvm::Value *acc = b.CreateLoad(rr.vt, rr.acc[v]);
+    if (all) b.CreateAlignedStore(acc, ptr, align);
+    else b.CreateMaskedStore(acc, ptr, align, mask);
+  }
+}
+
 /// row[j] = fma(x, y, row[j]).
 void rowFma(KernelEmitter &e, DType dt, llvm::AllocaInst *row, llvm::Value *j, llvm::Value *x, llvm::Value *y) {
   llvm::IRBuilder<> &b = e.b();
@@ -146,6 +226,22 @@ void emitConvRow(KernelEmitter &e, const Node &n, const std::vector<llvm::Value 
     const Value *x = n.operand(0), *w = n.operand(1);
     const Shape &xs = x->shape(), &ws = w->shape();
     llvm::Value *bn = outer[0], *o = outer[1], *oh = outer[2];
+    if (isFloat(dt) && a.stride[1] == 1 && rs[3] <= kMaxRegisterRow && ws[3] <= kUnrolledKw && isBuffer(e, x)) {
+      RegisterRow rr = registerRow(e, dt, rs[3]);
+      e.forLoop(e.i64(0), e.i64(xs[1]), [&](llvm::Value *c) {
+        e.forLoop(e.i64(0), e.i64(ws[2]), [&](llvm::Value *kh) {
+          llvm::Value *ih = b.CreateAdd(affine(e, oh, a.stride[0], -a.padding[0]), affine(e, kh, a.dilation[0], 0));
+          e.ifThen(inRange(ih, xs[2]), [&] {
+            llvm::Value *src = e.elementPtr(x, IrIndex{xs, {bn, c, ih, e.i64(0)}, nullptr});
+            for (int64_t kw = 0; kw < ws[3]; ++kw)
+              registerRowTerm(e, rr, rs[3], src, xs[3], kw * a.dilation[1] - a.padding[1],
+                              at4(e, w, o, c, kh, e.i64(kw)));
+          });
+        }, false, "kh");
+      }, false, "c");
+      storeRegisterRow(e, rr, rs[3], row);
+      return;
+    }
     e.forLoop(e.i64(0), e.i64(xs[1]), [&](llvm::Value *c) {
       e.forLoop(e.i64(0), e.i64(ws[2]), [&](llvm::Value *kh) {
         llvm::Value *ih = b.CreateAdd(affine(e, oh, a.stride[0], -a.padding[0]), affine(e, kh, a.dilation[0], 0));
@@ -170,6 +266,10 @@ void emitConvRow(KernelEmitter &e, const Node &n, const std::vector<llvm::Value 
     const Value *dy = n.operand(0), *w = n.operand(1);
     const Shape &ys = dy->shape(), &ws = w->shape();
     llvm::Value *bn = outer[0], *c = outer[1], *h = outer[2];
+    const bool inRegisters =
+        isFloat(dt) && a.stride[1] == 1 && rs[3] <= kMaxRegisterRow && ws[3] <= kUnrolledKw && isBuffer(e, dy);
+    RegisterRow rr;
+    if (inRegisters) rr = registerRow(e, dt, rs[3]);
     e.forLoop(e.i64(0), e.i64(ws[0]), [&](llvm::Value *o) {
       e.forLoop(e.i64(0), e.i64(ws[2]), [&](llvm::Value *kh) {
         llvm::Value *tt = b.CreateSub(b.CreateAdd(h, e.i64(a.padding[0])), affine(e, kh, a.dilation[0], 0));
@@ -179,6 +279,14 @@ void emitConvRow(KernelEmitter &e, const Node &n, const std::vector<llvm::Value 
         if (s != 1) ok = b.CreateAnd(ok, b.CreateICmpEQ(b.CreateSRem(tt, e.i64(s)), e.i64(0)));
         ok = b.CreateAnd(ok, b.CreateICmpSLT(oh, e.i64(ys[2])));
         e.ifThen(ok, [&] {
+          if (inRegisters) {
+            // dx[.., w] += dy[.., w + p - kw*d] * w[o,c,kh,kw]
+            llvm::Value *src = e.elementPtr(dy, IrIndex{ys, {bn, o, oh, e.i64(0)}, nullptr});
+            for (int64_t kw = 0; kw < ws[3]; ++kw)
+              registerRowTerm(e, rr, rs[3], src, ys[3], a.padding[1] - kw * a.dilation[1],
+                              at4(e, w, o, c, kh, e.i64(kw)));
+            return;
+          }
           forEachKw(e, ws[3], a.stride[1], a.padding[1], a.dilation[1], rs[3], ys[3],
                     [&](llvm::Value *kw, llvm::Value *lo, llvm::Value *hi) {
             llvm::Value *wv = at4(e, w, o, c, kh, kw);
@@ -191,6 +299,7 @@ void emitConvRow(KernelEmitter &e, const Node &n, const std::vector<llvm::Value 
         });
       }, false, "kh");
     }, false, "o");
+    if (inRegisters) storeRegisterRow(e, rr, rs[3], row);
     return;
   }
   {
