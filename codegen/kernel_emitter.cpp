@@ -129,12 +129,27 @@ void KernelEmitter::emitLoopBody(llvm::Value *begin, llvm::Value *end) {
     (hoisted || (pd == rank && out->shape() == rowShape) ? rowOuts : fullOuts).push_back(out);
   }
   const std::unordered_set<const Node *> hoisted(k_.hoisted.begin(), k_.hoisted.end());
-  const std::unordered_set<const Node *> buffered(k_.rowBuffered.begin(), k_.rowBuffered.end());
+  std::unordered_set<const Node *> buffered(k_.rowBuffered.begin(), k_.rowBuffered.end());
   const Shape innerShape(d.shape.begin() + static_cast<std::ptrdiff_t>(pd), d.shape.end());
+  // Convolutions of the domain's shape whose group readers are elementwise (so read at
+  // the current index) are computed a row at a time into a row buffer (conv.cpp).
+  std::unordered_set<const Node *> convRows;
+  for (const Node *n : k_.nodes) {
+    if (!isConvRowNode(*n) || hoisted.count(n) || rank != 4 || pd != 3 || n->type().shape != d.shape) continue;
+    bool sameIndex = true;
+    for (const Node *m : k_.nodes)
+      for (const Value *v : m->operands())
+        if (v == n->result() && (!hasTrait(m->kind(), kElementwise) || m->type().shape != d.shape)) sameIndex = false;
+    if (sameIndex) {
+      convRows.insert(n);
+      buffered.insert(n);
+    }
+  }
   std::unordered_map<const Node *, llvm::AllocaInst *> bufferOf;
-  for (const Node *n : k_.rowBuffered)
-    bufferOf[n] = entryAlloca(llvm::ArrayType::get(storageType(ctx(), n->type().dtype), static_cast<uint64_t>(inner)),
-                              "rowbuf");
+  for (const Node *n : k_.nodes)
+    if (buffered.count(n))
+      bufferOf[n] = entryAlloca(
+          llvm::ArrayType::get(storageType(ctx(), n->type().dtype), static_cast<uint64_t>(inner)), "rowbuf");
   forLoop(begin, end, [&](llvm::Value *p) {
     IrIndex outer{rowShape, {}, p};
     std::vector<llvm::Value *> dims = dimsOf(outer);
@@ -147,6 +162,9 @@ void KernelEmitter::emitLoopBody(llvm::Value *begin, llvm::Value *end) {
     for (const Node *n : k_.nodes) {
       if (hoisted.count(n)) {
         memo_[n->result()] = generateNode(*n, outer);
+      } else if (convRows.count(n)) {
+        emitConvRow(*this, *n, dims, bufferOf.at(n));
+        rowBuf_[n->result()] = bufferOf.at(n);
       } else if (buffered.count(n)) {
         llvm::AllocaInst *buf = bufferOf.at(n);
         llvm::Type *t = storageType(ctx(), n->type().dtype);

@@ -181,6 +181,13 @@ Generator generateBroadcast, generateReshape, generateTranspose, generateSlice, 
     generateConv2dInputGrad, generateConv2dFilterGrad, generateMaxPool2d, generateMaxPool2dGrad,
     generateAvgPool2d, generateAvgPool2dGrad;
 
+/// Convolutions computed a row (the last dim) at a time (conv.cpp): conv2d and its input
+/// and filter gradients.
+bool isConvRowNode(const Node &n);
+/// Fills \p row (the last dim of \p n's result) at parallel index \p outer (the other
+/// dims) with the interpreter's per-element fma chains, vectorized across the row.
+void emitConvRow(KernelEmitter &e, const Node &n, const std::vector<llvm::Value *> &outer, llvm::AllocaInst *row);
+
 /// Emits kernel \p k into \p m (whose data layout and triple are set) as \p entryName.
 llvm::Function *emitKernel(llvm::Module &m, const KernelSpec &k, const std::string &entryName,
                            const TargetInfo &t, const CodegenOptions &o);
