@@ -2,8 +2,8 @@
 //
 // runVariant compiles a BenchCase fused or unfused (ExecutableOptions::plan.fuse), runs
 // it once to keep its outputs (for the fused/unfused difference), then times repeated
-// runs. timeCompile measures W6: W1's training step from graph construction to an
-// Executable, cold (a forked child with an empty in-memory cache and no disk cache) and
+// runs in place (Executable::runInPlace: no allocation or copy per run). timeCompile
+// measures W6: W1's training step from graph construction to an Executable, cold (a forked child with an empty in-memory cache and no disk cache) and
 // warm (the same process, every kernel already compiled). LLVM-free.
 //
 //===----------------------------------------------------------------------===//
