@@ -21,6 +21,8 @@ enum OpTraits : uint32_t {
   kShapeOnly = 1u << 3,
   kNoGrad = 1u << 4,
   kTypeGiven = 1u << 5,
+  kOwnKernel = 1u << 6,
+  kCostly = 1u << 7,
 };
 
 constexpr OpTraits operator|(OpTraits a, OpTraits b) {

@@ -129,7 +129,7 @@ void Executable::countAllocation(int64_t bytes) {
 }
 
 Executable::AllocationStats Executable::allocationStats() const {
-  std::lock_guard<std::mutex> lock(const_cast<std::mutex &>(runMu_));
+  std::lock_guard<std::mutex> lock(runMu_);
   return allocs_;
 }
 
@@ -150,7 +150,7 @@ std::string Executable::findNonFinite(size_t slot, const void *data) const {
 }
 
 std::vector<KernelTime> Executable::kernelProfile() const {
-  std::lock_guard<std::mutex> lock(const_cast<std::mutex &>(runMu_));
+  std::lock_guard<std::mutex> lock(runMu_);
   return profileTimes_;
 }
 

@@ -169,7 +169,7 @@ class Executable {
   int64_t arenaBytes_ = 0;
   AllocationStats allocs_;
 
-  std::mutex runMu_;
+  mutable std::mutex runMu_;  ///< serializes runs; const accessors of run state lock it too
   struct ArenaDeleter {
     void operator()(std::byte *p) const;
   };

@@ -3,6 +3,7 @@
 
     torch_reference.py mlp|cnn [--epochs=N] [--batch=N] [--optimizer=adam|momentum]
                        [--lr=X] [--schedule=constant|cosine] [--data-dir=DIR] [--threads=N]
+                       [--seed=N]
 
 Same model (W1/W2 of BENCHMARKS.md), data scaling ([0, 1]), batch size, optimizer and
 per-step learning-rate schedule as dlc train; PyTorch's own initialization and
@@ -60,7 +61,7 @@ def main():
     schedule = opts.get("schedule", "cosine" if cnn else "constant")
     data = opts.get("data-dir", "/usr/share/datasets/fashion-mnist")
     torch.set_num_threads(int(opts.get("threads", 2)))
-    torch.manual_seed(0)
+    torch.manual_seed(int(opts.get("seed", 0)))
 
     xtr = idx(f"{data}/train-images-idx3-ubyte.gz").float().div(255).unsqueeze(1)
     ytr = idx(f"{data}/train-labels-idx1-ubyte.gz").long()
