@@ -265,7 +265,7 @@ llvm::Value *KernelEmitter::generate(const Value *v, const IrIndex &idx) {
 // --- Control flow ----------------------------------------------------------------------
 
 void KernelEmitter::forLoop(llvm::Value *lo, llvm::Value *hi, const std::function<void(llvm::Value *)> &body,
-                            bool vectorize, const llvm::Twine &name) {
+                            bool vectorize, const llvm::Twine &name, bool unroll) {
   llvm::LLVMContext &c = ctx();
   const std::string base = name.str();
   llvm::BasicBlock *pre = b_.GetInsertBlock();
@@ -287,7 +287,8 @@ void KernelEmitter::forLoop(llvm::Value *lo, llvm::Value *hi, const std::functio
     // !{!self, !{!"llvm.loop.vectorize.enable", i1 true}}: vectorize at the target's width.
     llvm::Metadata *enable[] = {llvm::MDString::get(c, "llvm.loop.vectorize.enable"),
                                 llvm::ConstantAsMetadata::get(b_.getTrue())};
-    llvm::Metadata *ops[] = {nullptr, llvm::MDNode::get(c, enable)};
+    std::vector<llvm::Metadata *> ops = {nullptr, llvm::MDNode::get(c, enable)};
+    if (!unroll) ops.push_back(llvm::MDNode::get(c, {llvm::MDString::get(c, "llvm.loop.unroll.disable")}));
     llvm::MDNode *loopId = llvm::MDNode::getDistinct(c, ops);
     loopId->replaceOperandWith(0, loopId);
     br->setMetadata(llvm::LLVMContext::MD_loop, loopId);

@@ -57,14 +57,15 @@ struct ScalarOp {
   DType operandType;  ///< dtype of the (last) operand; select: of the branches
   DType resultType;
   CmpDir dir = CmpDir::Eq;  ///< compare only
-  MathMode math = MathMode::Libm;
+  MathMode math = MathMode::Vector;
 };
 
 /// IR of one elementwise op on scalars \p x (i1 values are i8 0/1). Only elementwise
 /// kinds are accepted (STYLE 2.10: the one `default` of codegen, guarded by the trait).
 llvm::Value *emitScalar(llvm::IRBuilder<> &b, const ScalarOp &op, std::span<llvm::Value *const> x);
 
-/// Vectorizable f32 approximations (vector_math.cpp) used by MathMode::Vector.
+/// Vectorizable f32 approximations (vector_math.cpp) used by MathMode::Vector, the
+/// default: the IR twins of ir/approx_math.h's reference functions.
 llvm::Value *emitExpF32(llvm::IRBuilder<> &b, llvm::Value *x);
 llvm::Value *emitLogF32(llvm::IRBuilder<> &b, llvm::Value *x);
 llvm::Value *emitTanhF32(llvm::IRBuilder<> &b, llvm::Value *x);
@@ -130,9 +131,11 @@ class KernelEmitter {
 
   /// `for (iv = lo; iv < hi; ++iv) body(iv)`, as a guarded rotated loop. With
   /// \p vectorize, and if the body emitted no loop of its own, the latch carries
-  /// llvm.loop.vectorize.enable.
+  /// llvm.loop.vectorize.enable; with \p vectorize and not \p unroll also
+  /// llvm.loop.unroll.disable (a short constant trip count is then vectorized instead
+  /// of fully unrolled first).
   void forLoop(llvm::Value *lo, llvm::Value *hi, const std::function<void(llvm::Value *)> &body,
-               bool vectorize = false, const llvm::Twine &name = "i");
+               bool vectorize = false, const llvm::Twine &name = "i", bool unroll = true);
   /// Nested loops over [0, extents[d]) for each d, outermost first; body gets the ivs.
   void forNest(const std::vector<int64_t> &extents,
                const std::function<void(const std::vector<llvm::Value *> &)> &body);

@@ -10,26 +10,13 @@
 #include <cstdint>
 #include <string>
 
+#include "ir/approx_math.h"
+
 namespace dlc {
 
-/// How exp, log, tanh, sigmoid and pow are computed by generated code.
-enum class MathMode : uint8_t {
-  /// Scalar calls of the C library (expf, logf, tanhf, powf): bitwise equal to the
-  /// reference interpreter, which calls the same functions, but not vectorized.
-  Libm,
-  /// f32 exp, log, tanh and sigmoid as straight-line IR approximations that vectorize
-  /// at full width (codegen/vector_math.cpp), within the ULP bounds below of the C
-  /// library; f64 and pow keep the library calls.
-  Vector,
-};
-
-/// Maximum distance of MathMode::Vector results from glibc's (f32), in units in the
-/// last place. Measured over all 2^32 inputs: exp 1, log 1, tanh 2, sigmoid 4 (see
-/// docs/codegen.md); the tests check ~1.5M sampled inputs against these bounds.
-inline constexpr int64_t kVectorExpUlp = 1;
-inline constexpr int64_t kVectorLogUlp = 1;
-inline constexpr int64_t kVectorTanhUlp = 2;
-inline constexpr int64_t kVectorSigmoidUlp = 4;
+// MathMode (how f32 exp, log, tanh, sigmoid are computed; default MathMode::Vector, the
+// approximations of ir/approx_math.h, bitwise equal to the interpreter's) and the ULP
+// bounds kVector*Ulp come from ir/approx_math.h.
 
 /// Target and numerics of the CPU backend.
 struct CodegenOptions {
@@ -47,7 +34,9 @@ struct CodegenOptions {
   int threads = 0;
   /// Threads that compile kernels (ORC concurrent compilation); 0 picks a default.
   int compileThreads = 0;
-  MathMode math = MathMode::Libm;
+  /// f32 exp/log/tanh/sigmoid: the vectorized approximations (default) or libm calls.
+  /// The interpreter must use the same mode (InterpreterOptions::math) to match bitwise.
+  MathMode math = MathMode::Vector;
   /// Directory of the on-disk object cache (codegen/disk_cache.h): compiled kernels are
   /// stored there and reused by later processes. Empty (the default for the API) keeps
   /// the cache in memory only; `dlc run` uses defaultCacheDir() unless told otherwise.

@@ -8,10 +8,11 @@
 //    maxnum/maximum, whose tie and NaN rules differ);
 //  - compare is ordered (false on NaN) except `ne`, which is unordered;
 //  - cast goes through double exactly like HostTensor::castTo, saturating to integers;
-//  - exp, log, pow, tanh call the C library (bitwise equal to the interpreter, which
-//    calls the same functions); sigmoid is 1 / (1 + exp(-x)) and rsqrt 1 / sqrt(x),
-//    spelled the way the interpreter spells them. MathMode::Vector replaces f32 exp,
-//    log, tanh and sigmoid by the vectorizable approximations of vector_math.cpp.
+//  - f32 exp, log, tanh and sigmoid are, in MathMode::Vector (the default), the
+//    vectorizable approximations of vector_math.cpp, the IR twins of the interpreter's
+//    ir/approx_math.h; in MathMode::Libm, and for f64, exp, log, tanh call the C library
+//    like the interpreter and sigmoid is 1 / (1 + exp(-x)); pow always calls the C
+//    library; rsqrt is 1 / sqrt(x), spelled the way the interpreter spells it.
 // No instruction carries fast-math flags unless CodegenOptions::fastMath set them on
 // the builder.
 //

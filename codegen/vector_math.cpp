@@ -1,42 +1,34 @@
 //===- codegen/vector_math.cpp - vectorizable exp, log, tanh, sigmoid (f32) -===//
 //
-// MathMode::Vector replaces the scalar libm calls of f32 exp, log, tanh and sigmoid by
-// straight-line IR (no calls, no branches, no table lookups), so that the loop
-// vectorizer widens them to the target's full vector width. The algorithms are the
-// classic Cephes ones (Cody-Waite range reduction plus a minimax polynomial), written
-// without FMA so they round the same way on every target:
-//
-//   exp(x)  = 2^n * e^r,  n = round(x / ln 2), r = x - n ln2 (two-part ln 2),
-//             e^r = 1 + r + r^2 P(r) (degree 5), 2^n applied in two halves so that
-//             results in the denormal range round once.
-//   log(x)  = e ln 2 + log(1 + f), x = 2^e (1 + f), sqrt(1/2) <= 1 + f < sqrt(2),
-//             log(1 + f) = f - f^2/2 + f^3 P(f) (degree 8); denormals are normalized.
-//   tanh(x) = x + x^3 P(x^2) for |x| < 0.625, else sign(x) (1 - 2 / (e^{2|x|} + 1)).
-//   sigmoid = 1 / (1 + exp(-x)), the interpreter's formula with the exp above.
-//
-// Special values follow libm: NaN propagates, exp(-inf) = 0, exp(+inf) = inf, log(0) =
-// -inf, log(x < 0) = NaN, log(inf) = inf, tanh(+-inf) = +-1. Accuracy against glibc
-// (the interpreter), measured over all 2^32 f32 inputs: exp 1, log 1, tanh 2, sigmoid
-// 4 ULP, with NaN and inf exactly where glibc has them. codegen/options.h states these
-// bounds (kVector*Ulp) and tests/unit/codegen_math_test.cpp checks them on ~1.5M inputs
-// for every target. f64 keeps the libm calls.
+// MathMode::Vector (the default) computes f32 exp, log, tanh and sigmoid with dlc's own
+// approximations, whose reference is ir/approx_math.{h,cpp} (the algorithms, accuracy
+// and special values are described there). This file emits them as straight-line IR (no
+// calls, no branches, no table lookups), so that the loop vectorizer widens them to the
+// target's full vector width, performing exactly the float operations of the reference
+// in the same order with the same constants (ApproxConst): generated code and the
+// interpreter agree bit for bit on every target (tests/unit/codegen_math_test.cpp).
+// Where the reference branches, the IR computes both sides and selects. f64 keeps the
+// libm calls.
 //
 // Fast-math flags are cleared inside these sequences: the range reduction relies on
 // the exact order of its operations.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/kernel_emitter.h"
+#include "ir/approx_math.h"
 
 namespace dlc::cg {
 namespace {
 
+using C = ApproxConst;
+
 llvm::Value *fc(llvm::IRBuilder<> &b, double v) { return llvm::ConstantFP::get(b.getFloatTy(), v); }
 llvm::Value *ic(llvm::IRBuilder<> &b, int64_t v) { return b.getInt32(static_cast<uint32_t>(v)); }
 
-/// Horner evaluation of c[0] x^(n-1) + ... + c[n-1].
-llvm::Value *horner(llvm::IRBuilder<> &b, llvm::Value *x, std::initializer_list<double> c) {
-  llvm::Value *p = nullptr;
-  for (double k : c) p = p ? b.CreateFAdd(b.CreateFMul(p, x), fc(b, k)) : fc(b, k);
+/// Horner evaluation of c[0] x^(n-1) + ... + c[n-1]: p = c0; p = p * x + c_k.
+template <size_t N> llvm::Value *horner(llvm::IRBuilder<> &b, llvm::Value *x, const double (&c)[N]) {
+  llvm::Value *p = fc(b, c[0]);
+  for (size_t k = 1; k < N; ++k) p = b.CreateFAdd(b.CreateFMul(p, x), fc(b, c[k]));
   return p;
 }
 
@@ -53,19 +45,18 @@ llvm::Value *emitExpF32(llvm::IRBuilder<> &b, llvm::Value *x) {
   llvm::IRBuilder<>::FastMathFlagGuard guard(b);
   b.clearFastMathFlags();
   // Beyond these, the result is inf or 0; clamping keeps n in range (NaN is fixed last).
-  constexpr double kHi = 88.72283935546875, kLo = -103.97208404541015625;
+  constexpr double kHi = C::kExpHi, kLo = C::kExpLo;
   llvm::Value *xc = b.CreateSelect(b.CreateFCmpOGT(x, fc(b, kHi)), fc(b, kHi), x);
   xc = b.CreateSelect(b.CreateFCmpOLT(xc, fc(b, kLo)), fc(b, kLo), xc);
   // n = round(x / ln 2), as an integer (round half away from zero; any rounding works).
-  llvm::Value *t = b.CreateFMul(xc, fc(b, 1.44269504088896341));
+  llvm::Value *t = b.CreateFMul(xc, fc(b, C::kLog2e));
   llvm::Value *half = b.CreateBinaryIntrinsic(llvm::Intrinsic::copysign, fc(b, 0.5), t);
   llvm::Value *ni = b.CreateFPToSI(b.CreateFAdd(t, half), b.getInt32Ty());
   llvm::Value *n = b.CreateSIToFP(ni, b.getFloatTy());
   // r = x - n ln2, with ln 2 split so that n * kLn2Hi is exact.
-  llvm::Value *r = b.CreateFSub(xc, b.CreateFMul(n, fc(b, 0.693359375)));
-  r = b.CreateFSub(r, b.CreateFMul(n, fc(b, -2.12194440e-4)));
-  llvm::Value *p = horner(b, r, {1.9875691500E-4, 1.3981999507E-3, 8.3334519073E-3, 4.1665795894E-2,
-                                 1.6666665459E-1, 5.0000001201E-1});
+  llvm::Value *r = b.CreateFSub(xc, b.CreateFMul(n, fc(b, C::kLn2Hi)));
+  r = b.CreateFSub(r, b.CreateFMul(n, fc(b, C::kLn2Lo)));
+  llvm::Value *p = horner(b, r, C::kExpPoly);
   llvm::Value *er = b.CreateFAdd(b.CreateFAdd(b.CreateFMul(b.CreateFMul(p, r), r), r), fc(b, 1.0));
   // 2^n = 2^(n>>1) * 2^(n - n>>1): both factors are normal for n in [-150, 128].
   llvm::Value *n1 = b.CreateAShr(ni, 1);
@@ -80,26 +71,24 @@ llvm::Value *emitLogF32(llvm::IRBuilder<> &b, llvm::Value *x) {
   b.clearFastMathFlags();
   llvm::Type *i32 = b.getInt32Ty();
   // Normalize denormals: x * 2^23 is exact and normal; its exponent is 23 too high.
-  llvm::Value *tiny = b.CreateFCmpOLT(x, fc(b, 1.17549435e-38));
-  llvm::Value *xs = b.CreateSelect(tiny, b.CreateFMul(x, fc(b, 8388608.0)), x);
+  llvm::Value *tiny = b.CreateFCmpOLT(x, fc(b, C::kFltMin));
+  llvm::Value *xs = b.CreateSelect(tiny, b.CreateFMul(x, fc(b, C::kTwo23)), x);
   llvm::Value *bits = b.CreateBitCast(xs, i32);
   // x = m * 2^e with m in [0.5, 1).
   llvm::Value *e = b.CreateSub(b.CreateLShr(bits, 23), b.CreateSelect(tiny, ic(b, 126 + 23), ic(b, 126)));
   llvm::Value *m = b.CreateBitCast(b.CreateOr(b.CreateAnd(bits, ic(b, 0x807FFFFF)), ic(b, 0x3F000000)), b.getFloatTy());
   // Move m into [sqrt(1/2), sqrt(2)) - 1: f = 2m - 1 (and e - 1) below sqrt(1/2), else m - 1.
-  llvm::Value *low = b.CreateFCmpOLT(m, fc(b, 0.707106781186547524));
+  llvm::Value *low = b.CreateFCmpOLT(m, fc(b, C::kSqrtHalf));
   e = b.CreateSub(e, b.CreateZExt(low, i32));
   llvm::Value *f = b.CreateSelect(low, b.CreateFSub(b.CreateFAdd(m, m), fc(b, 1.0)), b.CreateFSub(m, fc(b, 1.0)));
   llvm::Value *ef = b.CreateSIToFP(e, b.getFloatTy());
   llvm::Value *z = b.CreateFMul(f, f);
-  llvm::Value *p = horner(b, f, {7.0376836292E-2, -1.1514610310E-1, 1.1676998740E-1, -1.2420140846E-1,
-                                 1.4249322787E-1, -1.6668057665E-1, 2.0000714765E-1, -2.4999993993E-1,
-                                 3.3333331174E-1});
+  llvm::Value *p = horner(b, f, C::kLogPoly);
   llvm::Value *y = b.CreateFMul(b.CreateFMul(p, f), z);
-  y = b.CreateFAdd(y, b.CreateFMul(ef, fc(b, -2.12194440e-4)));
+  y = b.CreateFAdd(y, b.CreateFMul(ef, fc(b, C::kLn2Lo)));
   y = b.CreateFAdd(y, b.CreateFMul(z, fc(b, -0.5)));
   llvm::Value *r = b.CreateFAdd(f, y);
-  r = b.CreateFAdd(r, b.CreateFMul(ef, fc(b, 0.693359375)));
+  r = b.CreateFAdd(r, b.CreateFMul(ef, fc(b, C::kLn2Hi)));
   // Special values: inf -> inf, 0 -> -inf, negative -> NaN, NaN -> NaN.
   llvm::Type *ft = b.getFloatTy();
   r = b.CreateSelect(b.CreateFCmpOEQ(x, llvm::ConstantFP::getInfinity(ft)), x, r);
@@ -114,15 +103,15 @@ llvm::Value *emitTanhF32(llvm::IRBuilder<> &b, llvm::Value *x) {
   llvm::Value *ax = b.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, x);
   // Small |x|: odd polynomial.
   llvm::Value *z = b.CreateFMul(x, x);
-  llvm::Value *p = horner(b, z, {-5.70498872745E-3, 2.06390887954E-2, -5.37397155531E-2, 1.33314422036E-1,
-                                 -3.33332819422E-1});
+  llvm::Value *p = horner(b, z, C::kTanhPoly);
   llvm::Value *small = b.CreateFAdd(b.CreateFMul(b.CreateFMul(p, z), x), x);
   // Large |x|: 1 - 2 / (e^{2|x|} + 1); |x| is capped where tanh rounds to 1 anyway.
-  llvm::Value *capped = b.CreateSelect(b.CreateFCmpOGT(ax, fc(b, 20.0)), fc(b, 20.0), ax);
+  llvm::Value *capped = b.CreateSelect(b.CreateFCmpOGT(ax, fc(b, C::kTanhCap)), fc(b, C::kTanhCap), ax);
   llvm::Value *e = emitExpF32(b, b.CreateFAdd(capped, capped));
   llvm::Value *large = b.CreateFSub(fc(b, 1.0), b.CreateFDiv(fc(b, 2.0), b.CreateFAdd(e, fc(b, 1.0))));
   large = b.CreateBinaryIntrinsic(llvm::Intrinsic::copysign, large, x);
-  llvm::Value *y = b.CreateSelect(b.CreateFCmpOLT(ax, fc(b, 0.625)), small, large);
+  small = b.CreateBinaryIntrinsic(llvm::Intrinsic::copysign, small, x);  // tanh(-0) = -0
+  llvm::Value *y = b.CreateSelect(b.CreateFCmpOLT(ax, fc(b, C::kTanhSmall)), small, large);
   return b.CreateSelect(isNan(b, x), x, y);
 }
 

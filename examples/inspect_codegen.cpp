@@ -52,7 +52,7 @@ int main(int argc, char **argv) {
   std::printf("== IR\n%s\n", dlc::printFunction(*model->function).c_str());
 
   dlc::ExecutableOptions eo;
-  eo.codegen.math = dlc::MathMode::Vector;  // tanh as a vectorized approximation (the default, Libm, calls tanhf)
+  eo.codegen.math = dlc::MathMode::Vector;  // tanh vectorized (the default; MathMode::Libm calls tanhf)
   auto exe = dlc::Executable::compile(*model->function, eo);
   if (!exe) return fail(exe);
   std::printf("== %zu kernel launches:", (*exe)->kernelNames().size());

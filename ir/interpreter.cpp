@@ -61,6 +61,29 @@ template <Domain D, class F> Result mapBinary(const OpCtx &c, F f) {
   });
 }
 
+/// exp, log, tanh and sigmoid (1 / (1 + e^-x)) in \p math: f32 in MathMode::Vector uses
+/// the approximations of ir/approx_math.h, everything else the C library.
+template <class T> T mathExp(MathMode math, T x) {
+  if constexpr (std::is_same_v<T, float>)
+    if (math == MathMode::Vector) return approxExp(x);
+  return std::exp(x);
+}
+template <class T> T mathLog(MathMode math, T x) {
+  if constexpr (std::is_same_v<T, float>)
+    if (math == MathMode::Vector) return approxLog(x);
+  return std::log(x);
+}
+template <class T> T mathTanh(MathMode math, T x) {
+  if constexpr (std::is_same_v<T, float>)
+    if (math == MathMode::Vector) return approxTanh(x);
+  return std::tanh(x);
+}
+template <class T> T mathSigmoid(MathMode math, T x) {
+  if constexpr (std::is_same_v<T, float>)
+    if (math == MathMode::Vector) return approxSigmoid(x);
+  return T(1) / (T(1) + std::exp(-x));
+}
+
 template <class T> T signOf(T x) {
   if (x > T(0)) return T(1);
   if (x < T(0)) return static_cast<T>(-1);
@@ -126,9 +149,9 @@ Result evalCast(const OpCtx &c) {
 }  // namespace interp
 
 Expected<HostTensor> evaluateOp(OpKind k, const Attrs &attrs, const TensorType &type,
-                                std::span<const HostTensor *const> operands, const Location &loc) {
+                                std::span<const HostTensor *const> operands, const Location &loc, MathMode math) {
   using namespace interp;
-  const OpCtx c{k, attrs, type, operands, loc};
+  const OpCtx c{k, attrs, type, operands, loc, math};
   const int arity = opInfo(k).arity;
   if (arity >= 0 && operands.size() != static_cast<size_t>(arity))
     return c.error("expects {} operand(s), got {}", arity, operands.size());
@@ -147,11 +170,11 @@ Expected<HostTensor> evaluateOp(OpKind k, const Attrs &attrs, const TensorType &
   case OpKind::Neg: return mapUnary<Domain::Numeric>(c, [](auto x) { return arithNeg(x); });
   case OpKind::Abs: return mapUnary<Domain::Numeric>(c, [](auto x) { return arithAbs(x); });
   case OpKind::Sign: return mapUnary<Domain::Numeric>(c, [](auto x) { return signOf(x); });
-  case OpKind::Exp: return mapUnary<Domain::Float>(c, [](auto x) { return std::exp(x); });
-  case OpKind::Log: return mapUnary<Domain::Float>(c, [](auto x) { return std::log(x); });
-  case OpKind::Tanh: return mapUnary<Domain::Float>(c, [](auto x) { return std::tanh(x); });
+  case OpKind::Exp: return mapUnary<Domain::Float>(c, [&](auto x) { return mathExp(math, x); });
+  case OpKind::Log: return mapUnary<Domain::Float>(c, [&](auto x) { return mathLog(math, x); });
+  case OpKind::Tanh: return mapUnary<Domain::Float>(c, [&](auto x) { return mathTanh(math, x); });
   case OpKind::Sigmoid:  // 1 / (1 + e^-x)
-    return mapUnary<Domain::Float>(c, []<class T>(T x) { return T(1) / (T(1) + std::exp(-x)); });
+    return mapUnary<Domain::Float>(c, [&](auto x) { return mathSigmoid(math, x); });
   case OpKind::Sqrt: return mapUnary<Domain::Float>(c, [](auto x) { return std::sqrt(x); });
   case OpKind::Rsqrt:  // 1 / sqrt(x)
     return mapUnary<Domain::Float>(c, []<class T>(T x) { return T(1) / std::sqrt(x); });
@@ -186,11 +209,11 @@ Expected<HostTensor> evaluateOp(OpKind k, const Attrs &attrs, const TensorType &
   DL_UNREACHABLE("covered switch");
 }
 
-Expected<HostTensor> evaluateNode(const Node &n, std::span<const HostTensor *const> operands) {
+Expected<HostTensor> evaluateNode(const Node &n, std::span<const HostTensor *const> operands, MathMode math) {
   if (operands.size() != n.numOperands())
     return makeError(n.diagLoc(), "'{}' has {} operand(s), but {} value(s) were given", n.mnemonic(),
                      n.numOperands(), operands.size());
-  return evaluateOp(n.kind(), n.attrs(), n.type(), operands, n.diagLoc());
+  return evaluateOp(n.kind(), n.attrs(), n.type(), operands, n.diagLoc(), math);
 }
 
 Expected<std::vector<HostTensor>> interpret(const Function &f, std::span<const HostTensor> args) {
@@ -245,7 +268,7 @@ Expected<std::vector<HostTensor>> interpret(const Function &f, std::span<const H
         return makeError(n.diagLoc(), "'{}' operand {} is not defined before its use", n.mnemonic(), j);
       operands.push_back(it->second);
     }
-    Expected<HostTensor> v = evaluateOp(n.kind(), n.attrs(), n.type(), operands, n.diagLoc());
+    Expected<HostTensor> v = evaluateOp(n.kind(), n.attrs(), n.type(), operands, n.diagLoc(), opts.math);
     if (!v) return v.takeError();
     if (v->type() != n.type())  // every kernel builds its result from n.type()
       DL_UNREACHABLE("interpreter kernel produced a value of the wrong type");

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "ir/interpreter_kernels.h"
+#include "ir/reduce_order.h"
 
 namespace dlc::interp {
 namespace {
@@ -34,8 +35,10 @@ Expected<void> expectAxes(const OpCtx &c, std::string_view what, const std::vect
   return {};
 }
 
-/// reduce_sum / reduce_max: out[o] = combine(out[o], x[i]) over the operand's elements
-/// in row-major order, which visits each output's reduced elements in row-major order.
+/// reduce_sum / reduce_max. Contiguous reductions (each output's elements adjacent in
+/// memory) combine in the canonical 16-lane order of ir/reduce_order.h; the others do
+/// out[o] = combine(out[o], x[i]) over the operand's elements in row-major order, which
+/// visits each output's reduced elements in row-major order.
 template <class Combine, class Init> Result reduce(const OpCtx &c, Combine combine, Init init) {
   const HostTensor &x = c.operand(0);
   const std::vector<int64_t> &axes = c.attrsAs<ReduceAttrs>().axes;
@@ -60,9 +63,16 @@ template <class Combine, class Init> Result reduce(const OpCtx &c, Combine combi
     } else {
       HostTensor out(c.type);
       std::span<T> acc = out.data<T>();
+      std::span<const T> src = x.data<T>();
+      if (isContiguousReduction(x.shape(), axes)) {
+        const int64_t len = acc.empty() ? 0 : static_cast<int64_t>(src.size() / acc.size());
+        for (size_t o = 0; o < acc.size(); ++o)
+          acc[o] = reduceContiguous(src.data() + o * static_cast<size_t>(len), len, init.template operator()<T>(),
+                                    combine);
+        return out;
+      }
       for (T &a : acc)
         a = init.template operator()<T>();
-      std::span<const T> src = x.data<T>();
       forEachIndex(x.shape(), [&](const std::vector<int64_t> &idx, int64_t flat) {
         T &a = acc[static_cast<size_t>(offsetOf(idx, outStride))];
         a = combine(a, src[static_cast<size_t>(flat)]);

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "ir/approx_math.h"
 #include "ir/attrs.h"
 #include "ir/diagnostic.h"
 #include "ir/host_tensor.h"
@@ -30,6 +31,7 @@ struct OpCtx {
   const TensorType &type;
   std::span<const HostTensor *const> in;
   const Location &loc;
+  MathMode math = MathMode::Vector;  ///< f32 exp, log, tanh, sigmoid
 
   /// An Error at the op's location, prefixed with the op's mnemonic in quotes.
   template <class... Args> Error error(fmt::format_string<Args...> f, Args &&...args) const {

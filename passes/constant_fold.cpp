@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "ir/interpreter.h"
+#include "ir/reduce_order.h"
 #include "passes/pass_util.h"
 
 namespace dlc {
@@ -92,11 +93,14 @@ std::optional<ConstantAttrs> foldSplat(const Node &n, const std::vector<double> 
   case OpKind::ReduceSum:
   case OpKind::ReduceMax: {
     // Every output reduces `len` equal elements from the same start value in the same
-    // order, so one 1-D reduction of that length gives every output bitwise.
+    // order, so one reduction of that length in that order gives every output bitwise:
+    // x[len] over axis 0 for a contiguous reduction (the canonical order of
+    // ir/reduce_order.h), x[len,2] over axis 0 (row-major) for the others.
     const int64_t len = reductionLength(n);
     if (len > limits.maxSplatReduction) return std::nullopt;
-    std::vector<HostTensor> ops{splatTensor(n.operand(0)->dtype(), {len}, v[0])};
-    std::optional<HostTensor> r = evaluate(n.kind(), ReduceAttrs{{0}}, TensorType{outType, {}}, ops);
+    const bool contiguous = isContiguousReduction(n.operand(0)->shape(), n.attrsAs<ReduceAttrs>().axes);
+    std::vector<HostTensor> ops{splatTensor(n.operand(0)->dtype(), contiguous ? Shape{len} : Shape{len, 2}, v[0])};
+    std::optional<HostTensor> r = evaluate(n.kind(), ReduceAttrs{{0}}, TensorType{outType, contiguous ? Shape{} : Shape{2}}, ops);
     if (!r) return std::nullopt;
     return splat(r->getDouble(0));
   }

@@ -91,6 +91,7 @@ int runRun() {
     // --check-numerics in the interpreter: the first node whose value is not finite.
     std::optional<Error> firstBad;
     InterpreterOptions io;
+    io.math = codegenFlags.math();
     if (checkNumerics)
       io.onNode = [&](const Node &n, const HostTensor &v) {
         if (firstBad || !isFloat(v.dtype())) return;

@@ -28,10 +28,15 @@ class CodegenFlags {
                   llvm::cl::sub(sub), llvm::cl::cat(dlcCategory())),
         fastMath_("fast-math", llvm::cl::desc("Allow reassociation and FMA contraction (not bitwise reproducible)"),
                   llvm::cl::sub(sub), llvm::cl::cat(dlcCategory())),
-        math_("math", llvm::cl::desc("How exp, log, tanh, sigmoid are computed"), llvm::cl::init(MathMode::Libm),
-              llvm::cl::values(clEnumValN(MathMode::Libm, "libm", "scalar C library calls, bitwise as the interpreter"),
-                               clEnumValN(MathMode::Vector, "vector", "vectorized f32 approximations (1-4 ulp)")),
+        math_("math",
+              llvm::cl::desc("How f32 exp, log, tanh, sigmoid are computed, by the JIT and by --interp alike"),
+              llvm::cl::init(MathMode::Vector),
+              llvm::cl::values(clEnumValN(MathMode::Vector, "vector",
+                                          "dlc's approximations, vectorized (default; 1-4 ulp from glibc)"),
+                               clEnumValN(MathMode::Libm, "libm", "the C library, scalar calls (slow in hot loops)")),
               llvm::cl::sub(sub), llvm::cl::cat(dlcCategory())) {}
+
+  MathMode math() const { return math_; }
 
   CodegenOptions toOptions() const {
     CodegenOptions o;

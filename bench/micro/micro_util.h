@@ -23,7 +23,7 @@ namespace dlc::micro {
 /// seeded random inputs; reports bytes/s (arguments + results) and FLOP/s. Register with
 /// UseRealTime(): kernels run on the pool's threads, so the caller's CPU time says little.
 inline void runFunction(benchmark::State &state, const std::function<Tensor(Graph &)> &build, bool fuse = true,
-                        MathMode math = MathMode::Libm) {
+                        MathMode math = MathMode::Vector) {
   Graph g("micro", {.recordLocations = false});
   Tensor out = build(g);
   Expected<Model> m = g.finish(out);

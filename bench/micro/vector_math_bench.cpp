@@ -1,7 +1,7 @@
 //===- bench/micro/vector_math_bench.cpp - exp, log, tanh, sigmoid kernels --===//
 //
-// Each transcendental over 2^22 elements, with the C library (--math=libm, the
-// default: scalar calls) and with the vectorized approximations (MathMode::Vector).
+// Each transcendental over 2^22 elements, with the C library (--math=libm: scalar
+// calls) and with the vectorized approximations (MathMode::Vector, the default).
 //
 //===----------------------------------------------------------------------===//
 #include "bench/micro/micro_util.h"

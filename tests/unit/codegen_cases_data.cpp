@@ -129,6 +129,25 @@ std::vector<JitCase> reduceCases(OpKind k, Rng &r) {
     }
   // A long row: the order of a 2000-term sum is visible in its last bits.
   cases.push_back(opCase(r, k, {f32({3, 2000})}, ReduceAttrs{{1}}));
+  // Contiguous reductions (the canonical 16-lane order, vectorized): lengths around the
+  // lane count, several reduced axes, kept size-1 dims after the reduced one, and ties
+  // (+-0, equal values) and NaNs, where max's choice of operand shows.
+  for (int64_t len : {1, 7, 15, 16, 17, 33, 250}) {
+    InputStyle style;
+    style.special = 0.05;
+    style.lo = -1e4;
+    style.hi = 1e4;
+    cases.push_back(opCase(r, k, {f32({5, len})}, ReduceAttrs{{1}}, {}, style));
+  }
+  InputStyle ties;
+  ties.ties = true;
+  ties.special = 0.1;
+  cases.push_back(opCase(r, k, {f32({4, 40})}, ReduceAttrs{{1}}, {}, ties));
+  cases.push_back(opCase(r, k, {f64({3, 37})}, ReduceAttrs{{1}}, {}, ties));
+  cases.push_back(opCase(r, k, {f32({2, 3, 7, 5})}, ReduceAttrs{{2, 3}}));
+  cases.push_back(opCase(r, k, {f32({6, 19, 1})}, ReduceAttrs{{1}}));
+  cases.push_back(opCase(r, k, {i32({3, 50})}, ReduceAttrs{{1}}));
+  cases.push_back(opCase(r, k, {f32({1000})}, ReduceAttrs{{0}}));
   return cases;
 }
 

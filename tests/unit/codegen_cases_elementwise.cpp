@@ -69,8 +69,17 @@ std::vector<JitCase> iotaCases(Rng &r) {
 std::vector<JitCase> unaryCases(OpKind k, Rng &r) {
   const bool numeric = k == OpKind::Neg || k == OpKind::Abs || k == OpKind::Sign;
   std::vector<JitCase> cases;
+  const bool transcendental = k == OpKind::Exp || k == OpKind::Log || k == OpKind::Tanh || k == OpKind::Sigmoid;
   for (DType d : numeric ? kNumeric : kFloats)
-    for (const Shape &s : elementwiseShapes(r)) cases.push_back(opCase(r, k, {TensorType{d, s}}, NoAttrs{}, {}, unaryStyle(k)));
+    for (const Shape &s : elementwiseShapes(r)) {
+      cases.push_back(opCase(r, k, {TensorType{d, s}}, NoAttrs{}, {}, unaryStyle(k)));
+      if (transcendental) {  // the opt-in libm mode too (the default is MathMode::Vector)
+        JitCase c = opCase(r, k, {TensorType{d, s}}, NoAttrs{}, {}, unaryStyle(k));
+        c.math = MathMode::Libm;
+        c.label += " (libm)";
+        cases.push_back(std::move(c));
+      }
+    }
   return cases;
 }
 

@@ -135,7 +135,9 @@ int64_t ulpDistance(float a, float b) { return ulpDistanceT(a, b); }
 void checkJitCase(const JitCase &c) {
   ASSERT_TRUE(c.fn) << c.label;
   SCOPED_TRACE(c.label + "\n" + printFunction(*c.fn));
-  Expected<std::vector<HostTensor>> want = interpret(*c.fn, c.inputs);
+  InterpreterOptions io;
+  io.math = c.math;
+  Expected<std::vector<HostTensor>> want = interpret(*c.fn, c.inputs, io);
   ASSERT_TRUE(want) << want.error().str();
   for (const TestTarget &t : testTargets()) {
     std::vector<HostTensor> oneThread;

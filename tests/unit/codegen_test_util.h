@@ -33,7 +33,8 @@ struct JitCase {
   bool aliasReshapes = true;
   /// Allowed distance from the interpreter in units in the last place (0: bitwise).
   int64_t ulp = 0;
-  MathMode math = MathMode::Libm;
+  /// For the JIT and the interpreter alike.
+  MathMode math = MathMode::Vector;
 };
 
 /// A named target configuration.

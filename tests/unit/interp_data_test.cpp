@@ -198,16 +198,21 @@ INTERP_TEST(InterpData, ReduceSum, OpKind::ReduceSum) {
             "'reduce_sum' axes [2] must be strictly increasing dimensions below 2");
 }
 
-INTERP_TEST(InterpData, ReduceSumOrderIsRowMajor, OpKind::ReduceSum) {
-  // In f32, 1e8 + 1 == 1e8. Row-major order gives ((1e8 + 1) - 1e8) + 1 == 1; any other
-  // order of these four would give 0 or 2.
+INTERP_TEST(InterpData, ReduceSumOrder, OpKind::ReduceSum) {
+  // In f32, 1e8 + 1 == 1e8. Contiguous reductions use the canonical 16-lane order
+  // (ir/reduce_order.h): lanes 1e8, 1, -1e8, 1, then the tree adds lanes 0+2 and 1+3,
+  // then (1e8 - 1e8) + (1 + 1) == 2. Row-major order would give ((1e8 + 1) - 1e8) + 1 == 1.
   EXPECT_TRUE(tensorEq<float>(
-      runOp(OpKind::ReduceSum, {f32t({4}, {1e8f, 1, -1e8f, 1})}, f32({}), ReduceAttrs{{0}}), {}, {1}));
-  // Reducing axes {0,2} of x[2,1,2] visits (a,c) = (0,0), (0,1), (1,0), (1,1).
+      runOp(OpKind::ReduceSum, {f32t({4}, {1e8f, 1, -1e8f, 1})}, f32({}), ReduceAttrs{{0}}), {}, {2}));
+  // Axes {0,2} of x[2,1,2] are contiguous too (the kept dim between has extent 1).
   EXPECT_TRUE(tensorEq<float>(
       runOp(OpKind::ReduceSum, {f32t({2, 1, 2}, {1e8f, 1, -1e8f, 1})}, f32({1}), ReduceAttrs{{0, 2}}), {1},
-      {1}));
-  // Column sums of x[4,2] visit the rows in order.
+      {2}));
+  // Lane 16 goes back to lane 0: x_0 + x_16 is formed before the tree.
+  std::vector<float> v(17, 0.0f);
+  v[0] = 1e8f, v[16] = -1e8f, v[1] = 1;
+  EXPECT_TRUE(tensorEq<float>(runOp(OpKind::ReduceSum, {f32t({1, 17}, v)}, f32({1}), ReduceAttrs{{1}}), {1}, {1}));
+  // Column sums of x[4,2] are not contiguous: they visit the rows in order.
   EXPECT_TRUE(tensorEq<float>(
       runOp(OpKind::ReduceSum, {f32t({4, 2}, {1e8f, 1, 1, 2, -1e8f, 3, 1, 4})}, f32({2}), ReduceAttrs{{0}}),
       {2}, {1, 10}));
