@@ -20,6 +20,7 @@ enum class EmitKind : uint8_t {
   LlvmIR,         ///< the IR as generated
   LlvmOptimized,  ///< after LLVM's pipeline at the options' opt level
   Assembly,       ///< native assembly
+  Ptx,            ///< PTX of the NVPTX backend (codegen/nvptx.h; --target=cuda)
 };
 
 /// The kernels of \p f (which must be verified), planned with \p plan, as text of kind

@@ -21,6 +21,8 @@
 #include "bench/runner.h"
 #include "runtime/thread_pool.h"
 #include "tools/codegen_flags.h"
+#include "tools/cuda_tool.h"
+#include "tools/gpu_flags.h"
 #include "tools/tool_support.h"
 
 namespace dlc::tool {
@@ -75,6 +77,13 @@ cl::opt<int> profileTop("profile-top", cl::desc("Kernels listed by --profile (de
 cl::opt<bool> keepDenormals("keep-denormals", cl::desc("Keep IEEE denormals (default: flush to zero)"),
                             cl::sub(benchCommand), cl::cat(dlcCategory()));
 CodegenFlags codegenFlags(benchCommand);
+GpuFlags gpuFlags(benchCommand, /*withTarget=*/false);  // --gpu-arch, --libdevice; --target is above
+cl::opt<bool> compareCpu("compare-cpu",
+                         cl::desc("--target=cuda: compare the first run's results with the CPU backend's"),
+                         cl::sub(benchCommand), cl::cat(dlcCategory()));
+cl::opt<double> tolerance("tolerance",
+                          cl::desc("--compare-cpu: allowed max |gpu - cpu| relative to max |cpu| (default 0: bitwise)"),
+                          cl::init(0.0), cl::sub(benchCommand), cl::cat(dlcCategory()));
 
 using bench::BenchCase;
 using bench::MachineLimits;
@@ -244,6 +253,53 @@ int benchCase(const Report &r, const std::vector<bool> &fuse, const ExecutableOp
   return 0;
 }
 
+/// --target=cuda: every variant timed on the GPU with CUDA events (tools/cuda_tool.h),
+/// its state resident on the device; one text line or JSON object per variant.
+int benchCaseGpu(const BenchCase &c, const std::vector<bool> &fuse, const ExecutableOptions &exe) {
+  for (bool f : fuse) {
+    CudaOptions co;
+    co.codegen = exe.codegen;
+    co.gpu = gpuFlags.toOptions(exe.keepDenormals);
+    co.plan = exe.plan;
+    co.plan.fuse = f;
+    const bench::WorkCounts work = bench::countWork(*c.function, co.plan);
+    std::vector<HostTensor> gpuOut;
+    Expected<GpuTiming> t =
+        timeOnGpu(*c.function, c.inputs, co, std::max<int>(warmup, 1), reps, compareCpu ? &gpuOut : nullptr);
+    if (!t) return fail(c.id + " on the GPU: " + errorText(t.error()));
+    bool same = true;
+    if (compareCpu) {
+      ExecutableOptions cpuOpts = exe;
+      cpuOpts.plan.fuse = f;
+      Expected<std::unique_ptr<Executable>> cpu = Executable::compile(*c.function, cpuOpts);
+      if (!cpu) return fail(c.id + " on the CPU: " + errorText(cpu.error()));
+      Expected<std::vector<HostTensor>> cpuOut = (*cpu)->run(c.inputs);
+      if (!cpuOut) return fail(c.id + " on the CPU: " + errorText(cpuOut.error()));
+      const std::string report = compareWithCpu(gpuOut, *cpuOut, tolerance, same);
+      (json ? llvm::errs() : llvm::outs()) << c.id << " (" << (f ? "fused" : "unfused") << ") GPU vs CPU:\n" << report;
+    }
+    const double sec = t->medianMs * 1e-3;
+    const double gbps = static_cast<double>(work.minBytes) / sec * 1e-9;
+    const double gflops = static_cast<double>(work.flops) / sec * 1e-9;
+    if (json)
+      llvm::outs() << fmt::format(
+          "{{\"workload\": {}, \"id\": {}, \"part\": {}, \"variant\": \"{}\", \"target\": \"cuda\", "
+          "\"device\": {}, \"batch\": {}, \"median_ms\": {}, \"min_ms\": {}, \"reps\": {}, \"kernels\": {}, "
+          "\"min_bytes\": {}, \"flops\": {}, \"gflops\": {}, \"gbps\": {}, \"compile_ms\": {}}}\n",
+          jsonString(c.workload), jsonString(c.id), jsonString(c.part), f ? "fused" : "unfused",
+          jsonString(t->device), batchJson(c), jsonNumber(t->medianMs), jsonNumber(t->minMs), t->reps, t->kernels,
+          work.minBytes, work.flops, jsonNumber(gflops), jsonNumber(gbps), jsonNumber(t->compileMs));
+    else
+      llvm::outs() << fmt::format("{} on {} ({}): min {:.4g} ms, median {:.4g} ms over {} reps, {} kernels, "
+                                  "{:.1f} GB/s, {:.1f} GFLOP/s, compile {:.0f} ms\n",
+                                  c.id, t->device, f ? "fused" : "unfused", t->minMs, t->medianMs, t->reps,
+                                  t->kernels, gbps, gflops, t->compileMs);
+    llvm::outs().flush();
+    if (!same) return fail(c.id + ": the GPU results differ from the CPU's beyond --tolerance");
+  }
+  return 0;
+}
+
 int benchCompile(const std::vector<bool> &fuse, const ExecutableOptions &exe, const bench::RepeatOptions &repeat) {
   const int64_t b = batch > 0 ? batch : 128;
   bench::RepeatOptions ro = repeat;
@@ -277,11 +333,10 @@ int benchCompile(const std::vector<bool> &fuse, const ExecutableOptions &exe, co
 }  // namespace
 
 int runBench() {
-  if (target != "cpu") {
-    if (target == "cuda")
-      return fail("--target=cuda is not built yet (the NVPTX backend is issue #8); use --target=cpu");
-    return fail(fmt::format("unknown --target '{}'; targets: cpu, cuda", std::string(target)));
-  }
+  const bool gpu = target == "cuda";
+  if (target != "cpu" && !gpu) return fail(fmt::format("unknown --target '{}'; targets: cpu, cuda", std::string(target)));
+  if (gpu && (workload == "compile" || workload == "probe"))
+    return fail(fmt::format("--target=cuda does not apply to --workload={}", std::string(workload)));
   if (inputPath.empty() == workload.empty())
     return fail(inputPath.empty() ? "give --workload=NAME or a .dlc file (see dlc bench --help)"
                                   : "give either --workload or a .dlc file, not both");
@@ -353,6 +408,7 @@ int runBench() {
     c.id = f->name();
     c.function = f;
     c.inputs = bench::randomArguments(*f, seed);
+    if (gpu) return benchCaseGpu(c, *fuse, exe);
     const MachineLimits lim = limits();
     return benchCase(Report{&c, input->source.name, &lim}, *fuse, exe, repeat);
   }
@@ -367,6 +423,11 @@ int runBench() {
     return fail(fmt::format("--batch applies to mlp, cnn and compile, not {}", std::string(workload)));
   Expected<std::vector<BenchCase>> cases = bench::buildWorkload(workload, wo);
   if (!cases) return fail(errorText(cases.error()));
+  if (gpu) {
+    for (const BenchCase &c : *cases)
+      if (int rc = benchCaseGpu(c, *fuse, exe); rc != 0) return rc;
+    return 0;
+  }
   const MachineLimits lim = limits();
   for (const BenchCase &c : *cases)
     if (int rc = benchCase(Report{&c, "", &lim}, *fuse, exe, repeat); rc != 0) return rc;

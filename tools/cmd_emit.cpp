@@ -3,10 +3,14 @@
 // `dlc emit FILE --emit=llvm|llvm-opt|asm [--function=NAME] [--target-cpu=X
 // --target-features=...]` prints every kernel of every function (or of one), as the
 // LLVM IR the backend generates, after LLVM's optimization pipeline, or as assembly.
+// `--target=cuda [--gpu-arch=sm_XX]` (implied by --emit=ptx) prints the NVPTX backend's
+// kernels instead: NVPTX LLVM IR, or PTX for --emit=asm|ptx.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/emit.h"
+#include "codegen/nvptx.h"
 #include "tools/codegen_flags.h"
+#include "tools/gpu_flags.h"
 #include "tools/tool_support.h"
 
 namespace dlc::tool {
@@ -21,13 +25,15 @@ cl::opt<std::string> inputPath(cl::Positional, cl::Required, cl::desc("<input .d
 cl::opt<EmitKind> emitKind("emit", cl::desc("What to print"), cl::init(EmitKind::LlvmIR),
                            cl::values(clEnumValN(EmitKind::LlvmIR, "llvm", "LLVM IR as generated"),
                                       clEnumValN(EmitKind::LlvmOptimized, "llvm-opt", "LLVM IR after optimization"),
-                                      clEnumValN(EmitKind::Assembly, "asm", "native assembly")),
+                                      clEnumValN(EmitKind::Assembly, "asm", "native assembly (PTX with --target=cuda)"),
+                                      clEnumValN(EmitKind::Ptx, "ptx", "PTX of the NVPTX backend (implies --target=cuda)")),
                            cl::sub(emitCommand), cl::cat(dlcCategory()));
 cl::opt<std::string> functionName("function", cl::desc("Only this function (default: all)"),
                                   cl::value_desc("name"), cl::sub(emitCommand), cl::cat(dlcCategory()));
 cl::opt<bool> unfused("unfused", cl::desc("One kernel per IR op (no fusion)"), cl::sub(emitCommand),
                       cl::cat(dlcCategory()));
 CodegenFlags codegenFlags(emitCommand);
+GpuFlags gpuFlags(emitCommand);
 }  // namespace
 
 int runEmit() {
@@ -39,9 +45,16 @@ int runEmit() {
     llvm::errs() << "dlc emit: error: no function @" << functionName << " in " << src->name << "\n";
     return 1;
   }
+  if (std::string bad = gpuFlags.checkTarget(); !bad.empty()) {
+    llvm::errs() << "dlc emit: error: " << bad << "\n";
+    return 1;
+  }
+  const bool gpu = gpuFlags.cuda() || emitKind == EmitKind::Ptx;
   for (const auto &f : m->functions()) {
     if (!functionName.empty() && f->name() != functionName) continue;
-    Expected<std::string> text = emitKernels(*f, emitKind, codegenFlags.toOptions(), KernelPlanOptions{.fuse = !unfused});
+    const KernelPlanOptions plan{.fuse = !unfused};
+    Expected<std::string> text = gpu ? emitGpuKernels(*f, emitKind, codegenFlags.toOptions(), gpuFlags.toOptions(), plan)
+                                     : emitKernels(*f, emitKind, codegenFlags.toOptions(), plan);
     if (!text) {
       printDiagnostics(llvm::errs(), text.error(), *src);
       return 1;

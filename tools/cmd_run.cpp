@@ -11,6 +11,11 @@
 // --check-numerics fails at the first kernel (with --interp: the first node) that writes
 // a NaN or Inf, at its location in the IR.
 //
+// --target=cuda runs it on an NVIDIA GPU (codegen/nvptx.h, runtime/cuda_executable.h);
+// --compare-cpu also runs the CPU backend on the same inputs and reports, per result,
+// how far the two are apart, failing beyond --tolerance (relative to the largest
+// |CPU value|; 0, the default, requires bitwise equality).
+//
 //===----------------------------------------------------------------------===//
 #include <cmath>
 #include <optional>
@@ -19,6 +24,8 @@
 #include "ir/interpreter.h"
 #include "runtime/executable.h"
 #include "tools/codegen_flags.h"
+#include "tools/cuda_tool.h"
+#include "tools/gpu_flags.h"
 #include "tools/tool_support.h"
 
 namespace dlc::tool {
@@ -56,6 +63,12 @@ cl::opt<bool> checkNumerics("check-numerics",
 cl::opt<bool> cacheStats("cache-stats", cl::desc("Print what the kernel caches did to stderr"), cl::sub(runCommand),
                          cl::cat(dlcCategory()));
 CodegenFlags codegenFlags(runCommand);
+GpuFlags gpuFlags(runCommand);
+cl::opt<bool> compareCpu("compare-cpu", cl::desc("--target=cuda: also run on the CPU and compare the results"),
+                         cl::sub(runCommand), cl::cat(dlcCategory()));
+cl::opt<double> tolerance("tolerance",
+                          cl::desc("--compare-cpu: allowed max |gpu - cpu| relative to max |cpu| (default 0: bitwise)"),
+                          cl::init(0.0), cl::sub(runCommand), cl::cat(dlcCategory()));
 
 HostTensor randomInput(const TensorType &t, std::mt19937_64 &g) {
   HostTensor h(t);
@@ -87,7 +100,45 @@ int runRun() {
   for (size_t i = 0; i < f->numArgs(); ++i) inputs.push_back(randomInput(f->arg(i)->type(), g));
 
   Expected<std::vector<HostTensor>> results = std::vector<HostTensor>{};
-  if (useInterpreter) {
+  if (std::string bad = gpuFlags.checkTarget(); !bad.empty()) {
+    llvm::errs() << "dlc run: error: " << bad << "\n";
+    return 1;
+  }
+  if (gpuFlags.cuda()) {
+    if (useInterpreter || checkNumerics) {
+      llvm::errs() << "dlc run: error: --target=cuda does not combine with --interp or --check-numerics\n";
+      return 1;
+    }
+    CudaOptions co;
+    co.codegen = codegenFlags.toOptions();
+    co.gpu = gpuFlags.toOptions(keepDenormals);
+    co.plan.fuse = !unfused;
+    Expected<std::unique_ptr<CudaExecutable>> ex = CudaExecutable::compile(*f, co);
+    if (!ex) {
+      printDiagnostics(llvm::errs(), ex.error(), *src);
+      return 1;
+    }
+    results = (*ex)->run(inputs);
+    if (results && compareCpu) {
+      ExecutableOptions opts;
+      opts.codegen = codegenFlags.toOptions();
+      opts.codegen.threads = threads;
+      opts.keepDenormals = keepDenormals;
+      opts.plan.fuse = !unfused;
+      Expected<std::unique_ptr<Executable>> cpu = Executable::compile(*f, opts);
+      Expected<std::vector<HostTensor>> cpuResults =
+          cpu ? (*cpu)->run(inputs) : Expected<std::vector<HostTensor>>(cpu.takeError());
+      if (!cpuResults) {
+        printDiagnostics(llvm::errs(), cpuResults.error(), *src);
+        return 1;
+      }
+      bool ok = true;
+      llvm::outs() << "GPU (" << (*ex)->deviceName() << ") vs CPU on @" << f->name() << ":\n"
+                   << compareWithCpu(*results, *cpuResults, tolerance, ok);
+      llvm::outs().flush();
+      return ok ? 0 : 1;
+    }
+  } else if (useInterpreter) {
     // --check-numerics in the interpreter: the first node whose value is not finite.
     std::optional<Error> firstBad;
     InterpreterOptions io;

@@ -1,0 +1,90 @@
+//===- codegen/nvptx.h - kernels for NVIDIA GPUs: LLVM's NVPTX backend -----===//
+//
+// The same kernel plans as the CPU backend, lowered for the nvptx64 triple and printed
+// as PTX, which the CUDA driver JIT-compiles to the GPU's machine code
+// (runtime/cuda_executable.h). LLVM-free header.
+//
+// Every kernel of a plan becomes one `.entry` (nvvm annotation "kernel") whose
+// parameters are the kernel's buffers, inputs then outputs (device pointers), in the
+// order of KernelSpec::inputs/outputs:
+//
+// - Loop kernels: the CPU emitter's body (kernel_emitter.h), called for one parallel
+//   index at a time from a grid-stride loop over the kernel's parallel space. A flat
+//   (elementwise) kernel handles kFlatVector consecutive elements per iteration so that
+//   its loads and stores become 128-bit vector accesses; a reduction or any other
+//   kernel with inner loops runs one thread per parallel index (an output row), with
+//   the interpreter's sequential order, so results are those of the CPU backend.
+// - MatMul kernels: a shared-memory tiled GEMM (nvptx_gemm.cpp), 64x64 tiles of C per
+//   256-thread block, 4x4 outputs per thread, each C element one fma chain over k
+//   ascending from +0 (the interpreter's order), with the fused bias + ReLU epilogue.
+//
+// Math: exp, log, pow and tanh become calls of libdevice (`__nv_expf`, ...), linked from
+// GpuOptions::libdevice and internalized; MathMode::Vector keeps the project's own f32
+// approximations (no libdevice needed for f32 exp/log/tanh/sigmoid).
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "codegen/emit.h"
+#include "codegen/kernel_plan.h"
+#include "codegen/options.h"
+#include "ir/diagnostic.h"
+#include "ir/ir.h"
+
+namespace dlc {
+
+/// Elements per grid-stride iteration of a flat kernel whose extent is a multiple of it.
+inline constexpr int64_t kFlatVector = 4;
+/// Threads per block of Loop kernels and of the GEMM.
+inline constexpr int kGpuBlockThreads = 256;
+/// The GEMM's tile of C per block (rows x columns).
+inline constexpr int64_t kGemmTileM = 64, kGemmTileN = 64;
+
+/// What the NVPTX backend generates for.
+struct GpuOptions {
+  /// The GPU architecture (`sm_90` for H100/H200, `sm_80` for A100, ...).
+  std::string arch = "sm_90";
+  /// libdevice bitcode; empty: findLibdevice().
+  std::string libdevice;
+  /// Flush f32 denormals to zero (`.ftz`), the CPU backend's default; false: IEEE.
+  bool flushDenormals = true;
+};
+
+/// $DLC_LIBDEVICE, else $CUDA_HOME/nvvm/libdevice/libdevice.10.bc, else
+/// /usr/local/cuda/nvvm/libdevice/libdevice.10.bc, if the file exists; else empty.
+std::string findLibdevice();
+
+/// How one kernel is launched.
+struct GpuLaunch {
+  std::string name;  ///< the `.entry` symbol
+  /// Grid-stride kernels: iterations of the loop (each thread takes iterations
+  /// tid, tid + gridThreads, ...); the runtime picks the grid. 0: nothing to do.
+  int64_t iterations = 0;
+  /// The GEMM: a fixed grid (x: column tiles, y: row tiles, z: batch).
+  bool fixedGrid = false;
+  int64_t grid[3] = {1, 1, 1};
+  int block = kGpuBlockThreads;
+};
+
+/// A plan's kernels as one PTX module.
+struct PtxModule {
+  std::string ptx;
+  std::vector<GpuLaunch> launches;  ///< one per KernelSpec, in order
+  bool usesLibdevice = false;
+};
+
+/// Generates PTX for \p kernels (whose nodes are only read during the call).
+Expected<PtxModule> compileToPtx(std::span<const KernelSpec> kernels, const CodegenOptions &opts,
+                                 const GpuOptions &gpu);
+
+/// `dlc emit --target=cuda`: the kernels of \p f as NVPTX LLVM IR (as generated or
+/// optimized) or PTX (EmitKind::Assembly).
+Expected<std::string> emitGpuKernels(const Function &f, EmitKind kind, const CodegenOptions &opts,
+                                     const GpuOptions &gpu, const KernelPlanOptions &plan = {});
+
+}  // namespace dlc
