@@ -9,6 +9,8 @@
 // the hook, which only codegen code can set.
 //
 //===----------------------------------------------------------------------===//
+#include <array>
+
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 
@@ -79,8 +81,21 @@ TEST(CodegenGemm, TilingDependsOnShapesOnly) {
   EXPECT_GE(big.numTiles(), 2);
   EXPECT_EQ(big.kBlocks, 4);
   EXPECT_GE(big.blockK * big.kBlocks, 784);
-  GemmTiling tiny = planGemmTiling(1, 128, 10, 512);
-  EXPECT_EQ(tiny.numTiles(), 1);
+  EXPECT_EQ(planGemmTiling(1, 16, 10, 16).numTiles(), 1);
+  EXPECT_EQ(planGemmTiling(1, 8, 8, 8).numTiles(), 1);
+  // Small W1 products (~1 MFLOP) still go to both threads.
+  EXPECT_GE(planGemmTiling(1, 128, 10, 512).numTiles(), 2);
+  EXPECT_GE(planGemmTiling(1, 128, 512, 10).numTiles(), 2);
+  // No odd handful of tiles (3 tiles on 2 threads leave one idle a third of the time).
+  for (auto [m, n, k] : {std::array<int64_t, 3>{512, 512, 128}, {512, 784, 128}, {1024, 1024, 1024}, {600, 200, 300}}) {
+    GemmTiling t = planGemmTiling(1, m, n, k);
+    EXPECT_TRUE(t.numTiles() >= 8 || t.numTiles() % 2 == 0) << m << "x" << n << "x" << k << ": " << t.numTiles();
+    EXPECT_GE(t.tileM * t.tilesM, m);
+    EXPECT_GE(t.tileN * t.tilesN, n);
+    EXPECT_LE(t.tileM, 384);
+  }
+  // 1024^3: B is packed once per tile row; tall tiles keep that to 3 times.
+  EXPECT_LE(planGemmTiling(1, 1024, 1024, 1024).tilesM, 3);
   GemmTiling huge = planGemmTiling(2, 2048, 2048, 2048);
   EXPECT_EQ(huge.numTiles(), 2 * huge.tilesM * huge.tilesN);
   EXPECT_LE(huge.tileN, 512);
