@@ -56,14 +56,16 @@ TEST(CodegenGemm, RandomShapesAllTransposesMatchInterpreter) {
 }
 
 // Several tiles (M > 192 or N > 512, or work enough to split), several K blocks
-// (K > 256), partial panels and row remainders at once; K = 1024 packs A even when it is
-// not transposed (a 4 KiB row stride).
+// (K > 256), partial panels and row remainders at once; K = 1024 and 2048 pack A even
+// when it is not transposed (a 4 KiB row stride: the vector load + shuffle packing, with
+// the rows past M clamped to the last one).
 TEST(CodegenGemm, TiledAndKBlockedShapesMatchInterpreter) {
   Rng r(77);
   struct S {
     int64_t m, n, k;
   };
-  const S shapes[] = {{197, 45, 300}, {50, 530, 70}, {128, 300, 520}, {7, 1025, 33}, {130, 10, 600}, {13, 40, 1024}};
+  const S shapes[] = {{197, 45, 300}, {50, 530, 70}, {128, 300, 520}, {7, 1025, 33}, {130, 10, 600}, {13, 40, 1024},
+                      {25, 70, 2048}};
   int i = 0;
   for (const S &s : shapes)
     for (bool ta : {false, true})
