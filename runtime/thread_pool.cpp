@@ -86,7 +86,7 @@ void ThreadPool::runChunks(Job &job) {
 
 void ThreadPool::workerLoop() {
   std::unique_lock<std::mutex> lock(mu_);
-  uint64_t seen = generation_;
+  uint64_t seen = 0;  // a job posted before this thread started is still taken
   while (true) {
     if (!stop_ && generation_ == seen) {
       lock.unlock();
