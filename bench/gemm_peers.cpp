@@ -4,19 +4,24 @@
 //              [--systems=dlc,openblas,onednn[,dlc-floor]]   (a subset: the others print
 //              as 1 ms; dlc-floor: run() of a kernel-less function returning an [M,N] argument,
 //              the part of dlc's time that is not the GEMM)
+//              [--rounds=7] [--budget-ms=100] [--2048]
 //              [--cpu-time]   (process CPU time per rep: a tuning aid with --threads=1)
 //
 // Times C[M,N] = op(A) . op(B) in one process with three systems: dlc (an Executable of
 // a one-matmul Function, through its public run()), OpenBLAS cblas_sgemm and oneDNN's
-// matmul primitive. Without --shape it runs W1's eight GEMM shapes, 1024^3 and 2048^3
-// (BENCHMARKS.md). Each system runs all shapes on its own, one system after the other,
-// with a pause in between, so that the three thread pools never compete for the two
-// cores. Per shape: warm-up, then at least 20 timed reps (more for small shapes, up to
-// about 0.3 s); it prints min and median ms, GFLOP/s, and dlc's ratio to each peer
-// (peer time / dlc time: > 1 means dlc is faster). dlc's time includes run()'s input
-// checks and its copy of C into a returned tensor (glibc is told to keep freed blocks). --json prints one object per system
-// per shape: {"workload":"gemm","system":...,"shape":"M,N,K","trans":...,
-// "median_ms":...,"min_ms":...,"gflops":...}.
+// matmul primitive. Without --shape it runs W1's eight GEMM shapes and 1024^3 (and
+// 2048^3 with --2048; BENCHMARKS.md). The systems are interleaved: per shape, `rounds`
+// rounds, in each of which every system runs its reps for --budget-ms (at least --reps,
+// after 3 warm-up reps), one system after the other with a pause in between (so that the
+// thread pools never compete for the two cores: OpenBLAS's threads spin ~0.1 s after a
+// call). Ratios are per round (peer's round median / dlc's round median: > 1 means dlc is
+// faster), printed as min / median over the rounds, so that load that changes during a
+// run on a shared machine cancels out. Times: min over all reps / median of the round
+// medians, GFLOP/s at that median. dlc's time includes run()'s input checks and its copy
+// of C into a returned tensor (glibc is told to keep freed blocks). --json prints one
+// object per system per shape: {"workload":"gemm","system":...,"shape":"M,N,K",
+// "trans":...,"threads":...,"median_ms":...,"min_ms":...,"gflops":...,"rounds":...,
+// "ratio_min":...,"ratio_median":...} (ratios: that system vs dlc).
 //
 // Not a test: timings never go into the test suite.
 //
@@ -27,6 +32,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <functional>
+#include <memory>
 #include <map>
 #include <random>
 #include <string>
@@ -75,13 +82,16 @@ double nowMs() {
   return std::chrono::duration<double, std::milli>(Clock::now().time_since_epoch()).count();
 }
 
-/// Runs \p fn: warm-up, then reps until at least \p minReps and ~0.3 s.
+/// Seconds each system gets per shape and round (at least minReps reps).
+double gBudgetS = 0.1;
+
+/// Runs \p fn: warm-up, then reps until at least \p minReps and gBudgetS.
 template <class F> Timing timeIt(F &&fn, int minReps) {
   for (int i = 0; i < 3; ++i) fn();
   std::vector<double> ms;
   const auto start = Clock::now();
   while (static_cast<int>(ms.size()) < minReps ||
-         (std::chrono::duration<double>(Clock::now() - start).count() < 0.3 && ms.size() < 2000)) {
+         (std::chrono::duration<double>(Clock::now() - start).count() < gBudgetS && ms.size() < 2000)) {
     const double t0 = nowMs();
     fn();
     ms.push_back(nowMs() - t0);
@@ -113,7 +123,9 @@ Operands makeOperands(const Shape3 &s) {
   return o;
 }
 
-Timing timeDlc(const Shape3 &s, int threads, int reps) {
+using RepFn = std::function<void()>;
+
+RepFn makeDlc(const Shape3 &s, int threads) {
   using namespace dlc;
   Operands o = makeOperands(s);
   Function f("gemm");
@@ -128,20 +140,21 @@ Timing timeDlc(const Shape3 &s, int threads, int reps) {
     std::fprintf(stderr, "gemm_peers: dlc compile failed: %s\n", exe.error().str().c_str());
     std::exit(1);
   }
-  std::vector<HostTensor> in;
-  in.emplace_back(TensorType{DType::F32, o.aDims});
-  in.emplace_back(TensorType{DType::F32, o.bDims});
-  std::memcpy(in[0].raw(), o.a.data(), o.a.size() * 4);
-  std::memcpy(in[1].raw(), o.b.data(), o.b.size() * 4);
-  return timeIt([&] {
-    auto r = (*exe)->run(in);
+  auto in = std::make_shared<std::vector<HostTensor>>();
+  in->emplace_back(TensorType{DType::F32, o.aDims});
+  in->emplace_back(TensorType{DType::F32, o.bDims});
+  std::memcpy((*in)[0].raw(), o.a.data(), o.a.size() * 4);
+  std::memcpy((*in)[1].raw(), o.b.data(), o.b.size() * 4);
+  std::shared_ptr<Executable> e = std::move(*exe);
+  return [e, in] {
+    auto r = e->run(*in);
     if (!r) std::exit(1);
-  }, reps);
+  };
 }
 
 /// The floor of dlc's time: run() of a function with no kernel that returns an [M, N]
 /// argument reshaped (input checks, the result tensor's allocation and copy).
-Timing timeDlcFloor(const Shape3 &s, int threads, int reps) {
+RepFn makeDlcFloor(const Shape3 &s, int threads) {
   using namespace dlc;
   Function f("floor");
   Value *c = f.addArg(TensorType{DType::F32, {s.m * s.n}}, "c");
@@ -151,29 +164,31 @@ Timing timeDlcFloor(const Shape3 &s, int threads, int reps) {
   opts.codegen.threads = threads;
   auto exe = Executable::compile(f, opts);
   if (!exe) std::exit(1);
-  std::vector<HostTensor> in;
-  in.emplace_back(TensorType{DType::F32, {s.m * s.n}});
-  return timeIt([&] {
-    auto r = (*exe)->run(in);
+  auto in = std::make_shared<std::vector<HostTensor>>();
+  in->emplace_back(TensorType{DType::F32, {s.m * s.n}});
+  std::shared_ptr<Executable> e = std::move(*exe);
+  return [e, in] {
+    auto r = e->run(*in);
     if (!r) std::exit(1);
-  }, reps);
+  };
 }
 
-Timing timeOpenBlas(const Shape3 &s, int reps) {
-  Operands o = makeOperands(s);
-  std::vector<float> c(static_cast<size_t>(s.m * s.n));
+RepFn makeOpenBlas(const Shape3 &s) {
+  auto o = std::make_shared<Operands>(makeOperands(s));
+  auto c = std::make_shared<std::vector<float>>(static_cast<size_t>(s.m * s.n));
   const int m = int(s.m), n = int(s.n), k = int(s.k);
   const int lda = s.ta() ? m : k, ldb = s.tb() ? k : n;
-  return timeIt([&] {
-    cblas_sgemm(CblasRowMajor, s.ta() ? CblasTrans : CblasNoTrans, s.tb() ? CblasTrans : CblasNoTrans, m, n, k,
-                1.0f, o.a.data(), std::max(1, lda), o.b.data(), std::max(1, ldb), 0.0f, c.data(), std::max(1, n));
-  }, reps);
+  const bool ta = s.ta(), tb = s.tb();
+  return [=] {
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f,
+                o->a.data(), std::max(1, lda), o->b.data(), std::max(1, ldb), 0.0f, c->data(), std::max(1, n));
+  };
 }
 
-Timing timeOneDnn(const Shape3 &s, int reps) {
+RepFn makeOneDnn(const Shape3 &s) {
   using namespace dnnl;
-  Operands o = makeOperands(s);
-  std::vector<float> c(static_cast<size_t>(s.m * s.n));
+  auto o = std::make_shared<Operands>(makeOperands(s));
+  auto c = std::make_shared<std::vector<float>>(static_cast<size_t>(s.m * s.n));
   engine eng(engine::kind::cpu, 0);
   stream strm(eng);
   using tag = memory::format_tag;
@@ -183,11 +198,13 @@ Timing timeOneDnn(const Shape3 &s, int reps) {
   memory::desc cMd({s.m, s.n}, dt::f32, tag::ab);
   matmul::primitive_desc pd(matmul::desc(aMd, bMd, cMd), eng);
   matmul prim(pd);
-  memory aMem(aMd, eng, o.a.data()), bMem(bMd, eng, o.b.data()), cMem(cMd, eng, c.data());
-  return timeIt([&] {
+  memory aMem(aMd, eng, o->a.data()), bMem(bMd, eng, o->b.data()), cMem(cMd, eng, c->data());
+  return [=]() mutable {
+    (void)o;
+    (void)c;
     prim.execute(strm, {{DNNL_ARG_SRC, aMem}, {DNNL_ARG_WEIGHTS, bMem}, {DNNL_ARG_DST, cMem}});
     strm.wait();
-  }, reps);
+  };
 }
 
 bool parseShape(const char *v, Shape3 &s) {
@@ -204,8 +221,8 @@ bool parseShape(const char *v, Shape3 &s) {
 int main(int argc, char **argv) {
   std::vector<Shape3> shapes;
   Shape3 one{0, 0, 0, "NN"};
-  bool haveShape = false, json = false, haveTrans = false;
-  int threads = 2, reps = 20;
+  bool haveShape = false, json = false, haveTrans = false, big = false;
+  int threads = 2, reps = 20, rounds = 7;
   std::string only = "dlc,openblas,onednn";  // dlc-floor on request
   for (int i = 1; i < argc; ++i) {
     const char *a = argv[i];
@@ -228,14 +245,20 @@ int main(int argc, char **argv) {
       reps = std::max(1, std::atoi(a + 7));
     } else if (!std::strncmp(a, "--systems=", 10)) {
       only = a + 10;
+    } else if (!std::strncmp(a, "--rounds=", 9)) {
+      rounds = std::max(1, std::atoi(a + 9));
+    } else if (!std::strncmp(a, "--budget-ms=", 12)) {
+      gBudgetS = std::max(1, std::atoi(a + 12)) * 1e-3;
     } else if (!std::strcmp(a, "--cpu-time")) {
       gCpuTime = true;
+    } else if (!std::strcmp(a, "--2048")) {
+      big = true;
     } else if (!std::strcmp(a, "--json")) {
       json = true;
     } else {
       std::fprintf(stderr,
                    "usage: gemm_peers [--shape=M,N,K] [--trans=NN|NT|TN|TT] [--threads=2] [--reps=N] [--json] "
-                   "[--systems=dlc,openblas,onednn]\n");
+                   "[--rounds=7] [--budget-ms=100] [--systems=dlc,openblas,onednn,dlc-floor] [--cpu-time]\n");
       return 2;
     }
   }
@@ -244,7 +267,8 @@ int main(int argc, char **argv) {
   } else {
     shapes = {{128, 512, 784, "NT"}, {128, 512, 512, "NT"}, {128, 10, 512, "NT"}, {128, 512, 10, "NN"},
               {10, 512, 128, "TN"},  {128, 512, 512, "NN"}, {512, 512, 128, "TN"}, {512, 784, 128, "TN"},
-              {1024, 1024, 1024, "NN"}, {2048, 2048, 2048, "NN"}};
+              {1024, 1024, 1024, "NN"}};
+    if (big) shapes.push_back({2048, 2048, 2048, "NN"});
     if (haveTrans)
       for (Shape3 &s : shapes) s.trans = one.trans;
   }
@@ -259,54 +283,97 @@ int main(int argc, char **argv) {
   omp_set_num_threads(threads);
 
   const char *systems[] = {"dlc", "openblas", "onednn", "dlc-floor"};
-  std::map<std::string, std::vector<Timing>> results;
-  for (const char *sys : systems) {
-    std::vector<Timing> &r = results[sys];
-    for (const Shape3 &s : shapes) {
-      if (!std::strstr(("," + only + ",").c_str(), ("," + std::string(sys) + ",").c_str())) {
-        r.push_back(Timing{1, 1});
-        continue;
-      }
-      if (!std::strcmp(sys, "dlc")) r.push_back(timeDlc(s, threads, reps));
-      else if (!std::strcmp(sys, "dlc-floor")) r.push_back(timeDlcFloor(s, threads, reps));
-      else if (!std::strcmp(sys, "openblas")) r.push_back(timeOpenBlas(s, reps));
-      else r.push_back(timeOneDnn(s, reps));
+  auto selected = [&](const char *sys) {
+    return std::strstr(("," + only + ",").c_str(), ("," + std::string(sys) + ",").c_str()) != nullptr;
+  };
+  // Per shape: build every system's rep, then `rounds` rounds; in each round every
+  // system runs its reps for gBudgetS (start rotated per round), and after each block a
+  // pause lets that system's threads stop spinning (OpenBLAS's spin for ~0.1 s) before
+  // the next system's block. Ratios are taken per round (peer round median / dlc round
+  // median), so a change of load between rounds cancels out.
+  struct Result {
+    Timing t;                               // min over all reps, median of round medians
+    std::vector<double> roundMedians;
+    double ratioMin = 0, ratioMedian = 0;   // peer / dlc, per round
+  };
+  std::map<std::string, std::vector<Result>> results;
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0.0 : v[v.size() / 2];
+  };
+  for (const Shape3 &s : shapes) {
+    std::vector<std::pair<std::string, RepFn>> fns;
+    for (const char *sys : systems) {
+      if (!selected(sys)) continue;
+      if (!std::strcmp(sys, "dlc")) fns.emplace_back(sys, makeDlc(s, threads));
+      else if (!std::strcmp(sys, "dlc-floor")) fns.emplace_back(sys, makeDlcFloor(s, threads));
+      else if (!std::strcmp(sys, "openblas")) fns.emplace_back(sys, makeOpenBlas(s));
+      else fns.emplace_back(sys, makeOneDnn(s));
     }
-    // Let this system's threads stop spinning before the next one starts.
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    std::map<std::string, Result> shapeRes;
+    for (int round = 0; round < rounds; ++round)
+      for (size_t j = 0; j < fns.size(); ++j) {
+        auto &[name, fn] = fns[(j + static_cast<size_t>(round)) % fns.size()];
+        const Timing t = timeIt(fn, reps);
+        Result &r = shapeRes[name];
+        r.t.minMs = r.roundMedians.empty() ? t.minMs : std::min(r.t.minMs, t.minMs);
+        r.roundMedians.push_back(t.medianMs);
+        std::this_thread::sleep_for(std::chrono::milliseconds(name == "openblas" ? 150 : 20));
+      }
+    for (const char *sys : systems) {
+      Result r = shapeRes.count(sys) ? shapeRes[sys] : Result{Timing{1, 1}, {}, 0, 0};
+      if (!r.roundMedians.empty()) {
+        r.t.medianMs = median(r.roundMedians);
+        if (shapeRes.count("dlc")) {
+          std::vector<double> ratios;
+          for (size_t i = 0; i < r.roundMedians.size(); ++i)
+            ratios.push_back(r.roundMedians[i] / shapeRes["dlc"].roundMedians[i]);
+          r.ratioMin = *std::min_element(ratios.begin(), ratios.end());
+          r.ratioMedian = median(ratios);
+        }
+      }
+      results[sys].push_back(r);
+    }
   }
 
   if (json) {
     for (size_t i = 0; i < shapes.size(); ++i)
       for (const char *sys : systems) {
-        if (!std::strstr(("," + only + ",").c_str(), ("," + std::string(sys) + ",").c_str())) continue;
-        const Timing &t = results[sys][i];
+        if (!selected(sys)) continue;
+        const Result &r = results[sys][i];
         std::printf("{\"workload\":\"gemm\",\"system\":\"%s\",\"shape\":\"%s\",\"trans\":\"%s\",\"threads\":%d,"
-                    "\"median_ms\":%.5f,\"min_ms\":%.5f,\"gflops\":%.2f}\n",
-                    sys, shapes[i].str().c_str(), shapes[i].trans.c_str(), threads, t.medianMs, t.minMs,
-                    shapes[i].flops() / (t.medianMs * 1e6));
+                    "\"median_ms\":%.5f,\"min_ms\":%.5f,\"gflops\":%.2f,\"rounds\":%d,\"ratio_min\":%.3f,"
+                    "\"ratio_median\":%.3f}\n",
+                    sys, shapes[i].str().c_str(), shapes[i].trans.c_str(), threads, r.t.medianMs, r.t.minMs,
+                    shapes[i].flops() / (r.t.medianMs * 1e6), rounds, r.ratioMin, r.ratioMedian);
       }
     return 0;
   }
-  std::printf("gemm, %d threads; per system: min / median ms, GFLOP/s at the median; ratio = peer median / dlc median\n",
-              threads);
-  std::printf("%-16s %-3s | %-24s | %-24s | %-24s | %-9s %-9s\n", "M,N,K", "op", "dlc", "OpenBLAS", "oneDNN",
+  std::printf("gemm, %d threads, %d rounds; per system: min / median ms (median of round medians), GFLOP/s at the "
+              "median; vs X: X's round median / dlc's round median, min and median over rounds (> 1: dlc faster)\n",
+              threads, rounds);
+  std::printf("%-16s %-3s | %-25s | %-25s | %-25s | %-13s %-13s\n", "M,N,K", "op", "dlc", "OpenBLAS", "oneDNN",
               "vs OBLAS", "vs oneDNN");
   for (size_t i = 0; i < shapes.size(); ++i) {
     const Shape3 &s = shapes[i];
     auto cell = [&](const char *sys) {
-      const Timing &t = results[sys][i];
+      const Timing &t = results[sys][i].t;
       char buf[64];
-      std::snprintf(buf, sizeof buf, "%.4f / %.4f  %6.1f", t.minMs, t.medianMs, s.flops() / (t.medianMs * 1e6));
+      std::snprintf(buf, sizeof buf, "%.4f / %.4f %6.1f", t.minMs, t.medianMs, s.flops() / (t.medianMs * 1e6));
       return std::string(buf);
     };
-    const double d = results["dlc"][i].medianMs;
-    std::printf("%-16s %-3s | %-24s | %-24s | %-24s | %-9.2f %-9.2f", s.str().c_str(), s.trans.c_str(),
-                cell("dlc").c_str(), cell("openblas").c_str(), cell("onednn").c_str(),
-                results["openblas"][i].medianMs / d, results["onednn"][i].medianMs / d);
-    if (only.find("dlc-floor") != std::string::npos)
-      std::printf(" | run() floor %.4f / %.4f", results["dlc-floor"][i].minMs, results["dlc-floor"][i].medianMs);
+    auto ratio = [&](const char *sys) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.2f / %.2f", results[sys][i].ratioMin, results[sys][i].ratioMedian);
+      return std::string(buf);
+    };
+    std::printf("%-16s %-3s | %-25s | %-25s | %-25s | %-13s %-13s", s.str().c_str(), s.trans.c_str(),
+                cell("dlc").c_str(), cell("openblas").c_str(), cell("onednn").c_str(), ratio("openblas").c_str(),
+                ratio("onednn").c_str());
+    if (selected("dlc-floor"))
+      std::printf(" | run() floor %.4f / %.4f", results["dlc-floor"][i].t.minMs, results["dlc-floor"][i].t.medianMs);
     std::printf("\n");
+    std::fflush(stdout);
   }
   return 0;
 }

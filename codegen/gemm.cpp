@@ -80,6 +80,7 @@ class GemmEmitter {
   void packPanelNN(llvm::Value *dst, llvm::Value *k0, llvm::Value *kc, llvm::Value *col0, llvm::Value *ncols);
   void packPanelNT(llvm::Value *dst, llvm::Value *k0, llvm::Value *kc, llvm::Value *col0);
   std::vector<llvm::Value *> transpose(std::vector<llvm::Value *> rows);
+  llvm::Value *concat(std::vector<llvm::Value *> parts);
   /// \p aPanel: the packed rows of A ([k][MR]) when A is packed, else unused.
   void microKernel(int mr, llvm::Value *row0, llvm::Value *panel, llvm::Value *aPanel, llvm::Value *col0,
                    llvm::Value *ncols, llvm::Value *k0, llvm::Value *kc, llvm::Value *first, llvm::Value *last);
@@ -210,7 +211,24 @@ void GemmEmitter::packA(llvm::Value *k0, llvm::Value *kc, llvm::Value *i0, llvm:
     }
     std::vector<llvm::Value *> rows;
     for (int r = 0; r < mr; ++r) rows.push_back(minV(addV(row0, i64(r)), lastRow));
-    e_.forLoop(i64(0), kc, [&](llvm::Value *kk) {
+    llvm::Value *tailK = i64(0);
+    if (!ops_.transA) {
+      // A stored [M, K]: W values of k from each of the MR rows (one vector load per row),
+      // interleaved by one shuffle into the W*MR packed floats [kk][r] of those k.
+      tailK = b_.CreateMul(b_.CreateUDiv(kc, i64(w_)), i64(w_), "kfull");
+      std::vector<int> inter(static_cast<size_t>(mr * w_));
+      for (int j = 0; j < mr * w_; ++j) inter[static_cast<size_t>(j)] = (j % mr) * w_ + j / mr;
+      e_.forLoop(i64(0), b_.CreateUDiv(kc, i64(w_)), [&](llvm::Value *kq) {
+        llvm::Value *kk = mulC(kq, w_);
+        std::vector<llvm::Value *> vecs;
+        for (int r = 0; r < mr; ++r)
+          vecs.push_back(b_.CreateAlignedLoad(
+              vt_, gep(aBase_, addV(mulC(rows[static_cast<size_t>(r)], kdim), addV(k0, kk))), llvm::Align(4)));
+        b_.CreateAlignedStore(b_.CreateShuffleVector(concat(std::move(vecs)), inter), gep(dst, mulC(kk, mr)),
+                              llvm::Align(4));
+      }, false, "packav");
+    }
+    e_.forLoop(tailK, kc, [&](llvm::Value *kk) {
       llvm::Value *k = addV(k0, kk);
       for (int r = 0; r < mr; ++r) {
         llvm::Value *off = ops_.transA ? addV(mulC(k, m), rows[static_cast<size_t>(r)])
@@ -266,6 +284,21 @@ void GemmEmitter::packPanelNT(llvm::Value *dst, llvm::Value *k0, llvm::Value *kc
   }
 }
 
+// The lanes of \p parts (vectors of one type) one after the other in one vector; the
+// list is padded with poison vectors to a power of two and joined pairwise.
+llvm::Value *GemmEmitter::concat(std::vector<llvm::Value *> parts) {
+  while (parts.size() & (parts.size() - 1)) parts.push_back(llvm::PoisonValue::get(parts.front()->getType()));
+  while (parts.size() > 1) {
+    const int n = static_cast<int>(llvm::cast<llvm::FixedVectorType>(parts.front()->getType())->getNumElements());
+    std::vector<int> all(static_cast<size_t>(2 * n));
+    for (int i = 0; i < 2 * n; ++i) all[static_cast<size_t>(i)] = i;
+    std::vector<llvm::Value *> next;
+    for (size_t i = 0; i < parts.size(); i += 2) next.push_back(b_.CreateShuffleVector(parts[i], parts[i + 1], all));
+    parts = std::move(next);
+  }
+  return parts.front();
+}
+
 // In-register transpose of W vectors of W lanes: log2(W) levels of block swaps. At level
 // h, rows i and i+h (bit h of i clear) exchange their off-diagonal h x h blocks.
 std::vector<llvm::Value *> GemmEmitter::transpose(std::vector<llvm::Value *> rows) {
@@ -311,6 +344,15 @@ void GemmEmitter::microKernel(int mr, llvm::Value *row0, llvm::Value *panel, llv
         b_.CreateStore(b_.CreateMaskedLoad(vt_, cPtr(r, v), llvm::Align(4), masks[v], zeroVec()),
                        acc[static_cast<size_t>(r * nv + v)]);
   });
+  // Prefetch (for writing) the C rows of the next micro-kernel call down the panel: its
+  // first K block stores them and later ones load them first, and the accumulators of a
+  // call wait on those loads (an L2 or L3 hit, against the ~6 * kc cycles of a call).
+  // Rows past M are only prefetched (never fault).
+  for (int r = 0; r < mr; ++r)
+    for (int v = 0; v < nv; ++v)
+      b_.CreateIntrinsic(llvm::Intrinsic::prefetch, {b_.getPtrTy()},
+                         {b_.CreateGEP(f32_, cBase_, addV(mulC(addV(row0, i64(mr + r)), t_.n), addV(col0, i64(v * w_)))),
+                          b_.getInt32(1), b_.getInt32(3), b_.getInt32(1)});
   std::vector<llvm::Value *> aRows;
   for (int r = 0; r < mr; ++r)
     aRows.push_back(packAOn_ ? gep(aPanel, i64(r))

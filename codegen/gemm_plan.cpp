@@ -10,11 +10,13 @@ namespace {
 /// the 48 KiB L1 while the micro-kernel sweeps the tile's rows.
 constexpr int64_t kBlockK = 256;
 /// Largest tile: its packed B block (blockK x 512 floats, 512 KiB, on the stack) and its
-/// rows of A stay in the 2 MiB L2.
-constexpr int64_t kMaxTileN = 512, kMaxTileM = 192;
+/// rows of A (384 x blockK floats, 384 KiB) stay in the 2 MiB L2. Tall tiles pack each
+/// block of B for more rows: B is packed once per tile row, so ceil(M / tileM) times.
+constexpr int64_t kMaxTileN = 512, kMaxTileM = 384;
 /// A tile is split further (for the threads) only while each piece keeps at least this
-/// many flops: below, waking a second thread costs more than it saves.
-constexpr int64_t kMinSplitFlops = int64_t{4} << 20;
+/// many flops (a few microseconds): the pool's spinning workers pick a job up in about a
+/// microsecond, and a sleeping one never holds the caller up (thread_pool.cpp).
+constexpr int64_t kMinSplitFlops = int64_t{1} << 19;
 /// Enough tiles for two threads to balance.
 constexpr int64_t kWantTiles = 4;
 
@@ -41,8 +43,9 @@ GemmTiling planGemmTiling(int64_t batch, int64_t m, int64_t n, int64_t k) {
   };
   fix();
   // More tiles for the threads while the pieces stay worth a thread: halve the columns
-  // first (no block of B is packed twice), then the rows.
-  while (t.numTiles() < kWantTiles) {
+  // first (no block of B is packed twice), then the rows. An odd count of a few tiles
+  // (3 on 2 threads: one waits a third of the time) is split again too.
+  while (t.numTiles() < kWantTiles || (t.numTiles() < 8 && t.numTiles() % 2 == 1)) {
     const int64_t flopsPerTile = 2 * t.tileM * t.tileN * k;
     if (flopsPerTile < 2 * kMinSplitFlops) break;
     if (t.tileN >= 128) t.tilesN *= 2;

@@ -14,6 +14,19 @@ HostTensor::HostTensor(TensorType t) : type_(std::move(t)) {
   bytes_.assign(static_cast<size_t>(numElements_ * dtypeSize(type_.dtype)), std::byte{0});
 }
 
+HostTensor HostTensor::uninitialized(TensorType t) {
+  HostTensor h;
+  std::optional<int64_t> n = dlc::numElements(t.shape);
+  DL_ASSERT(n.has_value(), "tensor size overflows");
+  h.numElements_ = *n;
+  h.bytes_.resize(static_cast<size_t>(h.numElements_ * dtypeSize(t.dtype)));
+#ifndef NDEBUG
+  std::fill(h.bytes_.begin(), h.bytes_.end(), std::byte{0xA5});
+#endif
+  h.type_ = std::move(t);
+  return h;
+}
+
 HostTensor HostTensor::full(TensorType t, double value) {
   HostTensor h(std::move(t));
   for (int64_t i = 0; i < h.numElements(); ++i) h.setDouble(i, value);

@@ -10,7 +10,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <new>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "ir/diagnostic.h"
@@ -60,6 +63,11 @@ class HostTensor {
   }
   /// A tensor of type \p t with every element equal to \p value (converted).
   static HostTensor full(TensorType t, double value);
+  /// A tensor of type \p t whose bytes are left unset, for a caller that writes all of
+  /// them before any read (Executable's results: zero-filling a 1 MiB result costs as much
+  /// as a small GEMM). Builds without NDEBUG fill them with 0xA5 bytes (a NaN pattern
+  /// for floats), so that a test sees any byte the caller failed to write.
+  static HostTensor uninitialized(TensorType t);
 
   const TensorType &type() const { return type_; }
   const Shape &shape() const { return type_.shape; }
@@ -94,7 +102,17 @@ class HostTensor {
  private:
   TensorType type_;
   int64_t numElements_ = 0;
-  std::vector<std::byte> bytes_;
+  /// value-initializes (zeroes) only when asked: resize() leaves the bytes unset.
+  struct DefaultInitAllocator : std::allocator<std::byte> {
+    template <class U> struct rebind {
+      using other = DefaultInitAllocator;
+    };
+    template <class U> void construct(U *p) noexcept { ::new (static_cast<void *>(p)) U; }
+    template <class U, class... Args> void construct(U *p, Args &&...args) {
+      ::new (static_cast<void *>(p)) U(std::forward<Args>(args)...);
+    }
+  };
+  std::vector<std::byte, DefaultInitAllocator> bytes_;
 };
 
 /// `f32[2,2] [1, 2, 3, 4]` - for test failure messages and `dlc run` output. Prints at

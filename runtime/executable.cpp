@@ -225,10 +225,11 @@ Expected<std::vector<HostTensor>> Executable::run(std::span<const HostTensor> in
     if (copy.numBytes() > 0)
       std::memcpy(copy.raw(), inputs[static_cast<size_t>(a)].raw(), static_cast<size_t>(copy.numBytes()));
   }
-  // Results first: the kernels of direct results (BufferSlot::Kind::Result) write them.
+  // Results first: the kernels of direct results (BufferSlot::Kind::Result) write them,
+  // every element, and the others are copied in below: no zero-fill.
   std::vector<HostTensor> results;
   for (size_t s : resultSlots_) {
-    results.emplace_back(slots_[s].type);
+    results.push_back(HostTensor::uninitialized(slots_[s].type));
     countAllocation(results.back().numBytes());
   }
   for (size_t s = 0; s < slots_.size(); ++s) {

@@ -1,15 +1,22 @@
 //===- runtime/thread_pool.cpp - the kernel thread pool and parallel_for -----===//
 //
-// Workers sleep on a condition variable between jobs (no spinning: on a shared 2-core
-// machine a spinning pool steals the cores that do the work). Each job wakes every
-// worker once; workers and the caller take chunks from an atomic counter; the caller
-// returns when every worker has left the job.
+// Workers sleep on a condition variable between jobs, after a short bounded spin
+// (kSpin): waking a sleeping thread costs tens of microseconds on a VM (a futex wake plus
+// an IPI to an idle vCPU), as much as a whole small GEMM, while a training step or a
+// benchmark loop issues its kernels back to back. The spin is bounded so that an idle
+// pool gives its cores back (on a shared 2-core machine a pool that spins forever
+// steals the cores that do the work). Each job wakes every worker once; workers and the
+// caller take chunks from an atomic counter. Once every chunk is taken the caller closes
+// the job (a worker that wakes later finds nothing to do and does not hold the caller
+// up) and returns when the workers inside it have left (spinning the same bounded time
+// on that before it sleeps).
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/thread_pool.h"
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 
@@ -19,6 +26,32 @@
 #endif
 
 namespace dlc {
+namespace {
+
+/// How long a worker spins for the next job (and the caller for the workers still inside
+/// its job) before sleeping on a condition variable.
+constexpr std::chrono::microseconds kSpin{100};
+
+void cpuRelax() {
+#ifdef DLC_HAVE_MXCSR
+  _mm_pause();
+#endif
+}
+
+/// Spins until \p done() or kSpin has passed; returns done().
+template <class F> bool spinUntil(F &&done) {
+  using Clock = std::chrono::steady_clock;
+  const auto until = Clock::now() + kSpin;
+  while (true) {
+    for (int i = 0; i < 32; ++i) {
+      if (done()) return true;
+      cpuRelax();
+    }
+    if (Clock::now() >= until) return done();
+  }
+}
+
+}  // namespace
 
 struct ThreadPool::Job {
   const std::function<void(int64_t, int64_t)> *fn;
@@ -53,16 +86,25 @@ void ThreadPool::runChunks(Job &job) {
 
 void ThreadPool::workerLoop() {
   std::unique_lock<std::mutex> lock(mu_);
-  uint64_t seen = 0;
+  uint64_t seen = 0;  // a job posted before this thread started is still taken
   while (true) {
+    if (!stop_ && generation_ == seen) {
+      lock.unlock();
+      spinUntil([&] {
+        return stop_.load(std::memory_order_relaxed) || generation_.load(std::memory_order_relaxed) != seen;
+      });
+      lock.lock();
+    }
     wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
     if (stop_) return;
     seen = generation_;
     Job *job = job_;
+    if (!job) continue;  // woke after the caller had taken every chunk itself
+    activeWorkers_.fetch_add(1);
     lock.unlock();
     runChunks(*job);
     lock.lock();
-    if (--busyWorkers_ == 0) done_.notify_one();
+    if (activeWorkers_.fetch_sub(1) == 1) done_.notify_one();
   }
 }
 
@@ -78,14 +120,19 @@ void ThreadPool::parallelFor(int64_t n, int64_t chunk, const std::function<void(
   {
     std::lock_guard<std::mutex> lock(mu_);
     job_ = &job;
-    busyWorkers_ = static_cast<int>(workers_.size());
-    ++generation_;
+    generation_.fetch_add(1);
   }
   wake_.notify_all();
   runChunks(job);
+  // Every chunk is taken. Close the job to workers that have not entered it yet (a worker
+  // still waking up must not delay the caller), then wait for those inside.
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    job_ = nullptr;
+  }
+  spinUntil([&] { return activeWorkers_.load(std::memory_order_relaxed) == 0; });
   std::unique_lock<std::mutex> lock(mu_);
-  done_.wait(lock, [&] { return busyWorkers_ == 0; });
-  job_ = nullptr;
+  done_.wait(lock, [&] { return activeWorkers_ == 0; });
 }
 
 ThreadPool &ThreadPool::shared(int threads) {

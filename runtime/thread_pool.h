@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -49,9 +50,11 @@ class ThreadPool {
   std::mutex mu_;
   std::condition_variable wake_, done_;
   Job *job_ = nullptr;
-  uint64_t generation_ = 0;
-  int busyWorkers_ = 0;
-  bool stop_ = false;
+  /// Written under mu_; read without it by workers (and the caller) while they spin.
+  std::atomic<uint64_t> generation_{0};
+  /// Workers inside the current job (entered under mu_ while job_ was set).
+  std::atomic<int> activeWorkers_{0};
+  std::atomic<bool> stop_{false};
 };
 
 /// While alive, the calling thread flushes denormal results to zero and treats denormal

@@ -9,6 +9,8 @@
 // the hook, which only codegen code can set.
 //
 //===----------------------------------------------------------------------===//
+#include <array>
+
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 
@@ -54,14 +56,16 @@ TEST(CodegenGemm, RandomShapesAllTransposesMatchInterpreter) {
 }
 
 // Several tiles (M > 192 or N > 512, or work enough to split), several K blocks
-// (K > 256), partial panels and row remainders at once; K = 1024 packs A even when it is
-// not transposed (a 4 KiB row stride).
+// (K > 256), partial panels and row remainders at once; K = 1024 and 2048 pack A even
+// when it is not transposed (a 4 KiB row stride: the vector load + shuffle packing, with
+// the rows past M clamped to the last one).
 TEST(CodegenGemm, TiledAndKBlockedShapesMatchInterpreter) {
   Rng r(77);
   struct S {
     int64_t m, n, k;
   };
-  const S shapes[] = {{197, 45, 300}, {50, 530, 70}, {128, 300, 520}, {7, 1025, 33}, {130, 10, 600}, {13, 40, 1024}};
+  const S shapes[] = {{197, 45, 300}, {50, 530, 70}, {128, 300, 520}, {7, 1025, 33}, {130, 10, 600}, {13, 40, 1024},
+                      {25, 70, 2048}};
   int i = 0;
   for (const S &s : shapes)
     for (bool ta : {false, true})
@@ -79,8 +83,21 @@ TEST(CodegenGemm, TilingDependsOnShapesOnly) {
   EXPECT_GE(big.numTiles(), 2);
   EXPECT_EQ(big.kBlocks, 4);
   EXPECT_GE(big.blockK * big.kBlocks, 784);
-  GemmTiling tiny = planGemmTiling(1, 128, 10, 512);
-  EXPECT_EQ(tiny.numTiles(), 1);
+  EXPECT_EQ(planGemmTiling(1, 16, 10, 16).numTiles(), 1);
+  EXPECT_EQ(planGemmTiling(1, 8, 8, 8).numTiles(), 1);
+  // Small W1 products (~1 MFLOP) still go to both threads.
+  EXPECT_GE(planGemmTiling(1, 128, 10, 512).numTiles(), 2);
+  EXPECT_GE(planGemmTiling(1, 128, 512, 10).numTiles(), 2);
+  // No odd handful of tiles (3 tiles on 2 threads leave one idle a third of the time).
+  for (auto [m, n, k] : {std::array<int64_t, 3>{512, 512, 128}, {512, 784, 128}, {1024, 1024, 1024}, {600, 200, 300}}) {
+    GemmTiling t = planGemmTiling(1, m, n, k);
+    EXPECT_TRUE(t.numTiles() >= 8 || t.numTiles() % 2 == 0) << m << "x" << n << "x" << k << ": " << t.numTiles();
+    EXPECT_GE(t.tileM * t.tilesM, m);
+    EXPECT_GE(t.tileN * t.tilesN, n);
+    EXPECT_LE(t.tileM, 384);
+  }
+  // 1024^3: B is packed once per tile row; tall tiles keep that to 3 times.
+  EXPECT_LE(planGemmTiling(1, 1024, 1024, 1024).tilesM, 3);
   GemmTiling huge = planGemmTiling(2, 2048, 2048, 2048);
   EXPECT_EQ(huge.numTiles(), 2 * huge.tilesM * huge.tilesN);
   EXPECT_LE(huge.tileN, 512);

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -134,6 +135,29 @@ TEST(ThreadPool, ChunksAreFixedAndCoverEverythingOnce) {
         for (auto &s : seen) EXPECT_EQ(s.load(), 1);
       }
   }
+}
+
+// Jobs back to back (workers still spinning), jobs after a pause (workers asleep: the
+// caller may take every chunk before they wake, and a late worker must not enter the
+// closed job) and jobs whose chunks block until a worker helps: each chunk runs once.
+TEST(ThreadPool, SpinningSleepingAndLateWorkers) {
+  ThreadPool pool(3);
+  for (int rep = 0; rep < 200; ++rep) {
+    if (rep % 50 == 49) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    const int64_t n = 1 + rep % 9;
+    std::vector<std::atomic<int>> seen(static_cast<size_t>(n));
+    pool.parallelFor(n, 1, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) seen[static_cast<size_t>(i)]++;
+    });
+    for (auto &x : seen) ASSERT_EQ(x.load(), 1) << "rep " << rep;
+  }
+  // Two chunks that each wait for the other to have started: needs a worker to join.
+  std::atomic<int> started{0};
+  pool.parallelFor(2, 1, [&](int64_t, int64_t) {
+    started++;
+    while (started.load() < 2) std::this_thread::yield();
+  });
+  EXPECT_EQ(started.load(), 2);
 }
 
 TEST(Executable, ChecksTheInputs) {
