@@ -14,6 +14,7 @@
 
 #include "passes/fuse.h"
 
+#include "codegen/conv_plan.h"
 #include "codegen/gemm_plan.h"
 
 namespace dlc {
@@ -194,6 +195,12 @@ KernelSpec makeNodeKernel(const Node &n, size_t nodeIndex) {
     // The generated GEMM: one parallel index per tile of C (gemm_plan.h), one tile a chunk.
     const GemmTiling t = gemmTilingOf(n);
     k.domain = LoopDomain{{t.batch, t.tilesM, t.tilesN}, 3, false};
+    k.chunk = 1;
+  }
+  if (Shape conv = directConvDomain(n); !conv.empty()) {
+    k.kind = KernelKind::Conv;
+    k.domain = LoopDomain{conv, static_cast<int>(conv.size()), false};
+    k.inputsAligned.assign(k.inputs.size(), false);
     k.chunk = 1;
   }
   return k;

@@ -1,0 +1,550 @@
+//===- codegen/conv_direct.cpp - direct convolution kernels -----------------===//
+//
+// conv2d, its input gradient and its filter gradient (f32) as register-blocked direct
+// kernels. Every output element is still one chain acc = fma(a, b, acc) from +0 with the
+// interpreter's terms in the interpreter's order, padding cells skipped (the lane keeps
+// its accumulator), so results are bitwise equal to the interpreter on every target and
+// thread count. What changes is how many chains run side by side.
+//
+// conv2d and the input gradient (stride 1) are one pattern,
+//
+//   dst[n,d,y,x] = sum over s, kh, kw (ascending) of src[n,s,y+ry(kh),x+rx(kw)] * wt(d,s,kh,kw)
+//
+// conv2d: src = x, ry = kh*dil - pad, wt = w[d,s,kh,kw]; input gradient: src = dy,
+// ry = pad - kh*dil, wt = w[s,d,kh,kw]. The destination plane is cut into segments of W
+// lanes (W = the target's f32 vector width): consecutive pixels of the flattened plane
+// when source and destination rows are equally wide (then every tap is one constant
+// shift of the flat index), else pieces of rows. A micro-block holds MO channels x NP
+// segments of accumulators; per term it loads NP source vectors (masked) and broadcasts
+// MO weights: MO*NP independent fmas. The lanes of a term that fall on padding come
+// from a table (segment x tap -> lane mask) and keep their accumulator (a masked fma
+// on AVX-512).
+//
+// The filter gradient dw[o,c,kh,kw] = sum over n, oh, ow (ascending) of x[..] * dy[..]
+// vectorizes over 16 filter output channels: per batch item the unit transposes its
+// channels of dy into [pixel][16] on the stack, and rows of accumulators (one per
+// (c, kh, kw), 16 lanes of o) run over the pixels, each row a broadcast of x. Rows share
+// their window (consecutive c at one tap, the window bounds are the loop bounds) or,
+// with few input channels, are all the taps of one channel, with the pixel loops cut at
+// every tap's bounds so that each piece runs exactly the rows whose cell exists.
+// Accumulators live in a stack buffer between batch items and are scattered into dw at
+// the end.
+//
+//===----------------------------------------------------------------------===//
+#include <algorithm>
+#include <set>
+
+#include <llvm/IR/Constants.h>
+#include <llvm/IR/DerivedTypes.h>
+#include <llvm/IR/GlobalVariable.h>
+
+#include "codegen/conv_plan.h"
+#include "codegen/kernel_emitter.h"
+
+namespace dlc::cg {
+namespace {
+
+const llvm::Align kF32Align(4);
+
+/// The destination-major pattern shared by conv2d and the input gradient.
+struct DirectGeom {
+  int64_t n, d, s, kh, kw;   ///< batch, destination channels, source channels, filter taps
+  int64_t dh, dw, sh, sw;    ///< destination and source planes
+  std::vector<int64_t> ry, rx;  ///< source row / column offset of tap kh / kw
+  int64_t wd, ws;            ///< weight index = d*wd + s*ws + kh*KW + kw
+};
+
+/// A segment of the destination plane: W lanes starting at flat index `out`; lane l reads
+/// source flat index `in + l + ry*SW + rx`. `y`, `x` per lane (-1: not a pixel).
+struct Segment {
+  int64_t out, in;
+  std::vector<int64_t> y, x;
+};
+
+std::vector<Segment> segmentsOf(const DirectGeom &g, int64_t w) {
+  std::vector<Segment> segs;
+  if (g.dw == g.sw) {
+    const int64_t total = g.dh * g.dw;
+    for (int64_t p0 = 0; p0 < total; p0 += w) {
+      Segment s{p0, p0, {}, {}};
+      for (int64_t l = 0; l < w; ++l) {
+        const bool on = p0 + l < total;
+        s.y.push_back(on ? (p0 + l) / g.dw : -1);
+        s.x.push_back(on ? (p0 + l) % g.dw : -1);
+      }
+      segs.push_back(std::move(s));
+    }
+    return segs;
+  }
+  for (int64_t y = 0; y < g.dh; ++y)
+    for (int64_t x0 = 0; x0 < g.dw; x0 += w) {
+      Segment s{y * g.dw + x0, y * g.sw + x0, {}, {}};
+      for (int64_t l = 0; l < w; ++l) {
+        const bool on = x0 + l < g.dw;
+        s.y.push_back(on ? y : -1);
+        s.x.push_back(on ? x0 + l : -1);
+      }
+      segs.push_back(std::move(s));
+    }
+  return segs;
+}
+
+class DirectEmitter {
+ public:
+  DirectEmitter(KernelEmitter &e, DirectGeom g, llvm::Value *src, llvm::Value *wt, llvm::Value *dst)
+      : e_(e), b_(e.b()), g_(std::move(g)), src_(src), wt_(wt), dst_(dst) {
+    w_ = e.target().vectorBits / 32;
+    kmask_ = e.target().vectorBits >= 512;
+    // AVX-512: 8 channels x 3 segments = 24 of the 32 zmm registers; narrower targets
+    // have 16 registers and full-vector masks: 4 x 2.
+    mo_ = kmask_ ? 8 : 4;
+    np_ = kmask_ ? 3 : 2;
+    vt_ = llvm::FixedVectorType::get(b_.getFloatTy(), static_cast<unsigned>(w_));
+    segs_ = segmentsOf(g_, w_);
+    buildTables();
+  }
+
+  /// Units [begin, end): unit = n * groups + channel group.
+  void emit(llvm::Value *begin, llvm::Value *end) {
+    const int64_t groups = (g_.d + kConvGroup - 1) / kConvGroup;
+    const int64_t last = g_.d - (groups - 1) * kConvGroup;
+    e_.forLoop(begin, end, [&](llvm::Value *p) {
+      llvm::Value *n = b_.CreateUDiv(p, e_.i64(groups), "n");
+      llvm::Value *grp = b_.CreateURem(p, e_.i64(groups), "grp");
+      llvm::Value *d0 = b_.CreateMul(grp, e_.i64(kConvGroup), "d0");
+      if (last == kConvGroup) {
+        channels(n, d0, kConvGroup);
+        return;
+      }
+      llvm::Function *fn = b_.GetInsertBlock()->getParent();
+      auto *full = llvm::BasicBlock::Create(e_.ctx(), "grp.full", fn);
+      auto *part = llvm::BasicBlock::Create(e_.ctx(), "grp.last", fn);
+      auto *join = llvm::BasicBlock::Create(e_.ctx(), "grp.join", fn);
+      b_.CreateCondBr(b_.CreateICmpEQ(grp, e_.i64(groups - 1)), part, full);
+      b_.SetInsertPoint(full);
+      channels(n, d0, kConvGroup);
+      b_.CreateBr(join);
+      b_.SetInsertPoint(part);
+      channels(n, d0, last);
+      b_.CreateBr(join);
+      b_.SetInsertPoint(join);
+    }, false, "unit");
+  }
+
+ private:
+  /// Channels [d0, d0 + count) of batch item n: micro-blocks of mo_ channels (and one of
+  /// the remainder), each over all segments in blocks of np_ (and one of the remainder).
+  void channels(llvm::Value *n, llvm::Value *d0, int64_t count) {
+    const int64_t nseg = static_cast<int64_t>(segs_.size());
+    for (int64_t c0 = 0; c0 < count; c0 += mo_) {
+      const int mo = static_cast<int>(std::min<int64_t>(mo_, count - c0));
+      llvm::Value *d = b_.CreateAdd(d0, e_.i64(c0));
+      const int64_t full = nseg / np_;
+      if (full > 0)
+        e_.forLoop(e_.i64(0), e_.i64(full), [&](llvm::Value *sb) {
+          block(mo, np_, n, d, b_.CreateMul(sb, e_.i64(np_)));
+        }, false, "segs");
+      if (nseg % np_) block(mo, static_cast<int>(nseg % np_), n, d, e_.i64(full * np_));
+    }
+  }
+
+  llvm::GlobalVariable *table(llvm::Constant *init, const char *name) {
+    return new llvm::GlobalVariable(e_.module(), init->getType(), true, llvm::GlobalValue::PrivateLinkage, init,
+                                    name);
+  }
+
+  /// An entry per segment and tap (the lanes whose source cell exists), one per segment
+  /// (the lanes that are pixels), and the segments' flat offsets.
+  void buildTables() {
+    std::vector<std::vector<bool>> masks, stores;
+    for (const Segment &s : segs_) {
+      for (int64_t i = 0; i < g_.kh; ++i)
+        for (int64_t j = 0; j < g_.kw; ++j) {
+          std::vector<bool> m;
+          for (int64_t l = 0; l < w_; ++l) {
+            const int64_t y = s.y[l] + g_.ry[i], x = s.x[l] + g_.rx[j];
+            m.push_back(s.y[l] >= 0 && y >= 0 && y < g_.sh && x >= 0 && x < g_.sw);
+          }
+          masks.push_back(m);
+        }
+      std::vector<bool> m;
+      for (int64_t l = 0; l < w_; ++l) m.push_back(s.y[l] >= 0);
+      stores.push_back(m);
+    }
+    masks_ = table(maskArray(masks), "conv.masks");
+    stores_ = table(maskArray(stores), "conv.stores");
+    std::vector<uint64_t> in, out;
+    for (const Segment &s : segs_) {
+      in.push_back(static_cast<uint64_t>(s.in));
+      out.push_back(static_cast<uint64_t>(s.out));
+    }
+    inBase_ = table(llvm::ConstantDataArray::get(e_.ctx(), in), "conv.in");
+    outBase_ = table(llvm::ConstantDataArray::get(e_.ctx(), out), "conv.out");
+  }
+
+  /// AVX-512: W-bit integers (loaded straight into mask registers); otherwise vectors of
+  /// i32 lanes, all ones or zero (a blend's or masked move's operand as is).
+  llvm::Constant *maskArray(const std::vector<std::vector<bool>> &ms) {
+    std::vector<llvm::Constant *> elems;
+    if (kmask_) {
+      llvm::IntegerType *it = b_.getIntNTy(static_cast<unsigned>(w_));
+      for (const auto &m : ms) {
+        uint64_t bits = 0;
+        for (int64_t l = 0; l < w_; ++l)
+          if (m[static_cast<size_t>(l)]) bits |= uint64_t{1} << l;
+        elems.push_back(llvm::ConstantInt::get(it, bits));
+      }
+      return llvm::ConstantArray::get(llvm::ArrayType::get(it, elems.size()), elems);
+    }
+    for (const auto &m : ms) {
+      std::vector<uint32_t> lanes;
+      for (bool on : m) lanes.push_back(on ? 0xffffffffu : 0u);
+      elems.push_back(llvm::ConstantDataVector::get(e_.ctx(), lanes));
+    }
+    return llvm::ConstantArray::get(llvm::ArrayType::get(elems[0]->getType(), elems.size()), elems);
+  }
+
+  llvm::Value *maskAt(llvm::GlobalVariable *t, llvm::Value *idx) {
+    llvm::Type *et = llvm::cast<llvm::ArrayType>(t->getValueType())->getElementType();
+    llvm::Value *ptr = b_.CreateInBoundsGEP(t->getValueType(), t, {e_.i64(0), idx});
+    if (kmask_)
+      return b_.CreateBitCast(b_.CreateLoad(et, ptr),
+                              llvm::FixedVectorType::get(b_.getInt1Ty(), static_cast<unsigned>(w_)));
+    llvm::Value *v = b_.CreateAlignedLoad(et, ptr, llvm::Align(16));
+    return b_.CreateICmpSLT(v, llvm::Constant::getNullValue(et));
+  }
+
+  llvm::Value *i64At(llvm::GlobalVariable *t, llvm::Value *idx) {
+    return b_.CreateLoad(b_.getInt64Ty(), b_.CreateInBoundsGEP(t->getValueType(), t, {e_.i64(0), idx}));
+  }
+
+  /// mo channels from d x np segments from seg0, for batch item n.
+  void block(int mo, int np, llvm::Value *n, llvm::Value *d, llvm::Value *seg0) {
+    std::vector<llvm::AllocaInst *> acc;
+    llvm::Constant *zero = llvm::Constant::getNullValue(vt_);
+    for (int i = 0; i < mo * np; ++i) {
+      acc.push_back(e_.entryAlloca(vt_, "acc"));
+      b_.CreateStore(zero, acc.back());
+    }
+    std::vector<llvm::Value *> seg, in;
+    for (int j = 0; j < np; ++j) {
+      seg.push_back(b_.CreateAdd(seg0, e_.i64(j)));
+      in.push_back(i64At(inBase_, seg.back()));
+    }
+    const int64_t plane = g_.sh * g_.sw, taps = g_.kh * g_.kw;
+    llvm::Type *f32 = b_.getFloatTy();
+    e_.forLoop(e_.i64(0), e_.i64(g_.s), [&](llvm::Value *s) {
+      llvm::Value *srcPlane = b_.CreateGEP(f32, src_, b_.CreateMul(b_.CreateAdd(b_.CreateMul(n, e_.i64(g_.s)), s),
+                                                                   e_.i64(plane)));
+      llvm::Value *wBase = b_.CreateAdd(b_.CreateMul(d, e_.i64(g_.wd)), b_.CreateMul(s, e_.i64(g_.ws)));
+      for (int64_t i = 0; i < g_.kh; ++i)
+        for (int64_t j = 0; j < g_.kw; ++j) {
+          const int64_t tap = i * g_.kw + j, shift = g_.ry[static_cast<size_t>(i)] * g_.sw + g_.rx[static_cast<size_t>(j)];
+          std::vector<llvm::Value *> m(static_cast<size_t>(np)), xv(static_cast<size_t>(np));
+          for (int q = 0; q < np; ++q) {
+            m[q] = maskAt(masks_, b_.CreateAdd(b_.CreateMul(seg[q], e_.i64(taps)), e_.i64(tap)));
+            // Not inbounds: lanes that are off may point outside the plane (never read).
+            llvm::Value *ptr = b_.CreateGEP(f32, srcPlane, b_.CreateAdd(in[q], e_.i64(shift)));
+            xv[q] = b_.CreateMaskedLoad(vt_, ptr, kF32Align, m[q], zero);
+          }
+          for (int r = 0; r < mo; ++r) {
+            llvm::Value *wi = b_.CreateAdd(wBase, e_.i64(r * g_.wd + tap));
+            llvm::Value *wv = b_.CreateVectorSplat(static_cast<unsigned>(w_),
+                                                   b_.CreateLoad(f32, b_.CreateInBoundsGEP(f32, wt_, wi)));
+            for (int q = 0; q < np; ++q) {
+              llvm::AllocaInst *slot = acc[static_cast<size_t>(r * np + q)];
+              llvm::Value *a = b_.CreateLoad(vt_, slot);
+              llvm::Value *next = e_.mulAdd(DType::F32, xv[q], wv, a);
+              b_.CreateStore(b_.CreateSelect(m[q], next, a), slot);
+            }
+          }
+        }
+    }, false, "src");
+    const int64_t dplane = g_.dh * g_.dw;
+    for (int r = 0; r < mo; ++r) {
+      llvm::Value *chan = b_.CreateAdd(b_.CreateMul(n, e_.i64(g_.d)), b_.CreateAdd(d, e_.i64(r)));
+      llvm::Value *base = b_.CreateMul(chan, e_.i64(dplane));
+      for (int q = 0; q < np; ++q) {
+        llvm::Value *ptr = b_.CreateGEP(f32, dst_, b_.CreateAdd(base, i64At(outBase_, seg[q])));
+        b_.CreateMaskedStore(b_.CreateLoad(vt_, acc[static_cast<size_t>(r * np + q)]), ptr, kF32Align,
+                             maskAt(stores_, seg[q]));
+      }
+    }
+  }
+
+  KernelEmitter &e_;
+  llvm::IRBuilder<> &b_;
+  DirectGeom g_;
+  llvm::Value *src_, *wt_, *dst_;
+  int64_t w_ = 4;
+  bool kmask_ = false;
+  int mo_ = 4, np_ = 2;
+  llvm::FixedVectorType *vt_ = nullptr;
+  std::vector<Segment> segs_;
+  llvm::GlobalVariable *masks_ = nullptr, *stores_ = nullptr, *inBase_ = nullptr, *outBase_ = nullptr;
+};
+
+/// The filter gradient dw[O,C,KH,KW] from x[N,C,H,W] and dy[N,O,OH,OW].
+class FilterGradEmitter {
+ public:
+  FilterGradEmitter(KernelEmitter &e, const Node &n) : e_(e), b_(e.b()) {
+    const Shape &xs = n.operand(0)->shape(), &ys = n.operand(1)->shape(), &rs = n.type().shape;
+    const ConvAttrs &a = n.attrsAs<ConvAttrs>();
+    N_ = xs[0], C_ = xs[1], H_ = xs[2], W_ = xs[3], O_ = rs[0], KH_ = rs[2], KW_ = rs[3], OH_ = ys[2], OW_ = ys[3];
+    sh_ = a.stride[0], sw_ = a.stride[1], ph_ = a.padding[0], pw_ = a.padding[1], dh_ = a.dilation[0],
+    dw_ = a.dilation[1];
+    w_ = e.target().vectorBits / 32;
+    nv_ = static_cast<int>(kConvGroup / w_);
+    vt_ = llvm::FixedVectorType::get(b_.getFloatTy(), static_cast<unsigned>(w_));
+    const int accMax = e.target().vectorBits >= 512 ? 26 : 12;
+    // Few input channels: all taps of one channel side by side; else consecutive
+    // channels at one tap.
+    windowRows_ = KH_ * KW_ * nv_ <= accMax && C_ * nv_ < accMax / 2;
+    const int64_t mrMax = std::max(1, (e.target().vectorBits >= 512 ? 24 : 12) / nv_);
+    const int64_t blocks = (C_ + mrMax - 1) / mrMax;
+    mr_ = (C_ + blocks - 1) / blocks;
+    x_ = e.buffer(n.operand(0));
+    dy_ = e.buffer(n.operand(1));
+    dw_out_ = e.buffer(n.result());
+  }
+
+  void emit(llvm::Value *begin, llvm::Value *end) {
+    llvm::Type *f32 = b_.getFloatTy();
+    const int64_t pix = OH_ * OW_, rows = C_ * KH_ * KW_;
+    dyT_ = e_.entryAlloca(llvm::ArrayType::get(f32, static_cast<uint64_t>(pix * kConvGroup)), "dyT");
+    dyT_->setAlignment(llvm::Align(64));
+    accBuf_ = e_.entryAlloca(llvm::ArrayType::get(f32, static_cast<uint64_t>(rows * kConvGroup)), "accbuf");
+    accBuf_->setAlignment(llvm::Align(64));
+    e_.forLoop(begin, end, [&](llvm::Value *unit) {
+      llvm::Value *o0 = b_.CreateMul(unit, e_.i64(kConvGroup), "o0");
+      e_.forLoop(e_.i64(0), e_.i64(rows * kConvGroup), [&](llvm::Value *i) {
+        b_.CreateStore(llvm::ConstantFP::get(f32, 0.0), b_.CreateInBoundsGEP(f32, accBuf_, i));
+      }, true, "zero");
+      e_.forLoop(e_.i64(0), e_.i64(N_), [&](llvm::Value *n) {
+        transpose(n, o0);
+        if (windowRows_) {
+          e_.forLoop(e_.i64(0), e_.i64(C_), [&](llvm::Value *c) { windowTile(n, c); }, false, "c");
+          return;
+        }
+        e_.forLoop(e_.i64(0), e_.i64(KH_), [&](llvm::Value *kh) {
+          e_.forLoop(e_.i64(0), e_.i64(KW_), [&](llvm::Value *kw) {
+            const int64_t full = C_ / mr_;
+            if (full > 0)
+              e_.forLoop(e_.i64(0), e_.i64(full), [&](llvm::Value *cb) {
+                channelTile(n, b_.CreateMul(cb, e_.i64(mr_)), static_cast<int>(mr_), kh, kw);
+              }, false, "cb");
+            if (C_ % mr_) channelTile(n, e_.i64(full * mr_), static_cast<int>(C_ % mr_), kh, kw);
+          }, false, "kw");
+        }, false, "kh");
+      }, false, "n");
+      scatter(o0);
+    }, false, "unit");
+  }
+
+ private:
+  /// dyT[p][l] = dy[n, o0 + l, p] for the unit's channels (0 past O).
+  void transpose(llvm::Value *n, llvm::Value *o0) {
+    llvm::Type *f32 = b_.getFloatTy();
+    const int64_t pix = OH_ * OW_;
+    auto *gv = llvm::FixedVectorType::get(f32, static_cast<unsigned>(kConvGroup));
+    e_.forLoop(e_.i64(0), e_.i64(pix), [&](llvm::Value *p) {
+      llvm::Value *v = llvm::Constant::getNullValue(gv);
+      for (int64_t l = 0; l < kConvGroup; ++l) {
+        llvm::Value *o = b_.CreateAdd(o0, e_.i64(l));
+        llvm::Value *idx = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(n, e_.i64(O_)), o), e_.i64(pix)), p);
+        // Channels past O read a clamped (valid) element and are replaced by 0.
+        llvm::Value *ok = b_.CreateICmpSLT(o, e_.i64(O_));
+        llvm::Value *safe = b_.CreateSelect(ok, idx, e_.i64(0));
+        llvm::Value *val = b_.CreateLoad(f32, b_.CreateInBoundsGEP(f32, dy_, safe));
+        v = b_.CreateInsertElement(v, b_.CreateSelect(ok, val, llvm::ConstantFP::get(f32, 0.0)), e_.i64(l));
+      }
+      b_.CreateAlignedStore(v, b_.CreateInBoundsGEP(f32, dyT_, b_.CreateMul(p, e_.i64(kConvGroup))), llvm::Align(64));
+    }, false, "tr");
+  }
+
+  llvm::Value *accPtr(llvm::Value *row, int v) {
+    return b_.CreateInBoundsGEP(b_.getFloatTy(), accBuf_,
+                                b_.CreateAdd(b_.CreateMul(row, e_.i64(kConvGroup)), e_.i64(v * w_)));
+  }
+
+  /// Accumulator rows `rowIndex` (rows (c*KH + kh)*KW + kw of accBuf) over the pixels of
+  /// one batch item: `pixels(body)` calls body(oh, ow, valid) for the pixels in the
+  /// interpreter's order, `valid` listing the rows whose x cell exists there; `xAt(r, oh,
+  /// ow)` is row r's x address.
+
+  void runRows(const std::vector<llvm::Value *> &rowIndex,
+               const std::function<void(const std::function<void(llvm::Value *, llvm::Value *, const std::vector<int> &)> &)>
+                   &pixels,
+               const std::function<llvm::Value *(int, llvm::Value *, llvm::Value *)> &xAt) {
+    llvm::Type *f32 = b_.getFloatTy();
+    const size_t nr = rowIndex.size();
+    std::vector<llvm::AllocaInst *> acc;
+    for (size_t r = 0; r < nr; ++r)
+      for (int v = 0; v < nv_; ++v) {
+        acc.push_back(e_.entryAlloca(vt_, "acc"));
+        b_.CreateStore(b_.CreateAlignedLoad(vt_, accPtr(rowIndex[r], v), llvm::Align(64)), acc.back());
+      }
+    pixels([&](llvm::Value *oh, llvm::Value *ow, const std::vector<int> &valid) {
+      llvm::Value *p = b_.CreateAdd(b_.CreateMul(oh, e_.i64(OW_)), ow);
+      std::vector<llvm::Value *> g;
+      for (int v = 0; v < nv_; ++v)
+        g.push_back(b_.CreateAlignedLoad(
+            vt_, b_.CreateInBoundsGEP(f32, dyT_, b_.CreateAdd(b_.CreateMul(p, e_.i64(kConvGroup)), e_.i64(v * w_))),
+            llvm::Align(64)));
+      for (int r : valid) {
+        llvm::Value *xs = b_.CreateLoad(f32, xAt(r, oh, ow));
+        llvm::Value *xv = b_.CreateVectorSplat(static_cast<unsigned>(w_), xs);
+        for (int v = 0; v < nv_; ++v) {
+          llvm::AllocaInst *slot = acc[static_cast<size_t>(r * nv_ + v)];
+          b_.CreateStore(e_.mulAdd(DType::F32, xv, g[static_cast<size_t>(v)], b_.CreateLoad(vt_, slot)), slot);
+        }
+      }
+    });
+    for (size_t r = 0; r < nr; ++r)
+      for (int v = 0; v < nv_; ++v)
+        b_.CreateAlignedStore(b_.CreateLoad(vt_, acc[r * static_cast<size_t>(nv_) + static_cast<size_t>(v)]),
+                              accPtr(rowIndex[r], v), llvm::Align(64));
+  }
+
+  /// x[n, c, oh*s - p + k*d (rows), ...] address.
+  llvm::Value *xPtr(llvm::Value *n, llvm::Value *c, llvm::Value *ih, llvm::Value *iw) {
+    llvm::Value *plane = b_.CreateAdd(b_.CreateMul(n, e_.i64(C_)), c);
+    llvm::Value *idx = b_.CreateAdd(b_.CreateMul(b_.CreateAdd(b_.CreateMul(plane, e_.i64(H_)), ih), e_.i64(W_)), iw);
+    return b_.CreateInBoundsGEP(b_.getFloatTy(), x_, idx);
+  }
+
+  llvm::Value *affine(llvm::Value *a, int64_t s, llvm::Value *k, int64_t d, int64_t p) {
+    return b_.CreateAdd(b_.CreateSub(b_.CreateMul(a, e_.i64(s)), e_.i64(p)), b_.CreateMul(k, e_.i64(d)));
+  }
+
+  /// Runtime tapRange for a runtime tap k.
+  std::pair<llvm::Value *, llvm::Value *> range(llvm::Value *k, int64_t s, int64_t p, int64_t d, int64_t in,
+                                                int64_t out) {
+    llvm::Value *kd = b_.CreateMul(k, e_.i64(d));
+    llvm::Value *first = b_.CreateSub(e_.i64(p), kd);
+    llvm::Value *lo = b_.CreateSelect(b_.CreateICmpSGT(first, e_.i64(0)),
+                                      b_.CreateSDiv(b_.CreateAdd(first, e_.i64(s - 1)), e_.i64(s)), e_.i64(0));
+    lo = b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, lo, e_.i64(out));
+    llvm::Value *last = b_.CreateSub(e_.i64(in - 1 + p), kd);
+    llvm::Value *hi = b_.CreateSelect(
+        b_.CreateICmpSLT(last, e_.i64(0)), e_.i64(0),
+        b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, b_.CreateAdd(b_.CreateSDiv(last, e_.i64(s)), e_.i64(1)),
+                                 e_.i64(out)));
+    return {lo, b_.CreateBinaryIntrinsic(llvm::Intrinsic::smax, lo, hi)};
+  }
+
+  /// Channels [c0, c0 + mr) at tap (kh, kw): one window, its bounds the loop bounds.
+  void channelTile(llvm::Value *n, llvm::Value *c0, int mr, llvm::Value *kh, llvm::Value *kw) {
+    std::vector<llvm::Value *> rowIndex;
+    for (int r = 0; r < mr; ++r)
+      rowIndex.push_back(b_.CreateAdd(
+          b_.CreateMul(b_.CreateAdd(b_.CreateMul(b_.CreateAdd(c0, e_.i64(r)), e_.i64(KH_)), kh), e_.i64(KW_)), kw));
+    auto [ohLo, ohHi] = range(kh, sh_, ph_, dh_, H_, OH_);
+    auto [owLo, owHi] = range(kw, sw_, pw_, dw_, W_, OW_);
+    std::vector<int> all;
+    for (int r = 0; r < mr; ++r) all.push_back(r);
+    runRows(rowIndex, [&](const auto &body) {
+      e_.forLoop(ohLo, ohHi, [&](llvm::Value *oh) {
+        e_.forLoop(owLo, owHi, [&](llvm::Value *ow) { body(oh, ow, all); }, false, "ow");
+      }, false, "oh");
+    }, [&](int r, llvm::Value *oh, llvm::Value *ow) {
+      return xPtr(n, b_.CreateAdd(c0, e_.i64(r)), affine(oh, sh_, kh, dh_, ph_), affine(ow, sw_, kw, dw_, pw_));
+    });
+  }
+
+  /// Cuts [0, out) at every tap's bounds: pieces [a, b) with the taps valid in each.
+  static std::vector<std::pair<std::pair<int64_t, int64_t>, std::vector<int64_t>>> pieces(
+      int64_t taps, int64_t s, int64_t p, int64_t d, int64_t in, int64_t out) {
+    std::set<int64_t> cuts{0, out};
+    std::vector<TapRange> rs;
+    for (int64_t k = 0; k < taps; ++k) {
+      rs.push_back(tapRange(k, s, p, d, in, out));
+      cuts.insert(rs.back().lo);
+      cuts.insert(rs.back().hi);
+    }
+    std::vector<int64_t> cv(cuts.begin(), cuts.end());
+    std::vector<std::pair<std::pair<int64_t, int64_t>, std::vector<int64_t>>> res;
+    for (size_t i = 0; i + 1 < cv.size(); ++i) {
+      std::vector<int64_t> valid;
+      for (int64_t k = 0; k < taps; ++k)
+        if (rs[static_cast<size_t>(k)].lo <= cv[i] && cv[i + 1] <= rs[static_cast<size_t>(k)].hi) valid.push_back(k);
+      if (cv[i] < cv[i + 1]) res.push_back({{cv[i], cv[i + 1]}, valid});
+    }
+    return res;
+  }
+
+  /// All taps of channel c: rows kh*KW + kw; the pixel loops are cut at every tap's
+  /// bounds so that each piece runs the rows whose cell exists there.
+  void windowTile(llvm::Value *n, llvm::Value *c) {
+    std::vector<llvm::Value *> rowIndex;
+    for (int64_t t = 0; t < KH_ * KW_; ++t)
+      rowIndex.push_back(b_.CreateAdd(b_.CreateMul(c, e_.i64(KH_ * KW_)), e_.i64(t)));
+    const auto hp = pieces(KH_, sh_, ph_, dh_, H_, OH_), wp = pieces(KW_, sw_, pw_, dw_, W_, OW_);
+    runRows(rowIndex, [&](const auto &body) {
+      for (const auto &[hr, hk] : hp) {
+        if (hk.empty()) continue;
+        e_.forLoop(e_.i64(hr.first), e_.i64(hr.second), [&](llvm::Value *oh) {
+          for (const auto &[wr, wk] : wp) {
+            if (wk.empty()) continue;
+            std::vector<int> valid;
+            for (int64_t i : hk)
+              for (int64_t j : wk) valid.push_back(static_cast<int>(i * KW_ + j));
+            std::sort(valid.begin(), valid.end());
+            e_.forLoop(e_.i64(wr.first), e_.i64(wr.second), [&](llvm::Value *ow) { body(oh, ow, valid); }, false,
+                       "ow");
+          }
+        }, false, "oh");
+      }
+    }, [&](int r, llvm::Value *oh, llvm::Value *ow) {
+      return xPtr(n, c, affine(oh, sh_, e_.i64(r / KW_), dh_, ph_), affine(ow, sw_, e_.i64(r % KW_), dw_, pw_));
+    });
+  }
+
+  /// dw[o0 + l, row] = accBuf[row][l] for the unit's channels.
+  void scatter(llvm::Value *o0) {
+    llvm::Type *f32 = b_.getFloatTy();
+    const int64_t rows = C_ * KH_ * KW_;
+    e_.forLoop(e_.i64(0), e_.i64(kConvGroup), [&](llvm::Value *l) {
+      llvm::Value *o = b_.CreateAdd(o0, l);
+      e_.ifThen(b_.CreateICmpSLT(o, e_.i64(O_)), [&] {
+        e_.forLoop(e_.i64(0), e_.i64(rows), [&](llvm::Value *row) {
+          llvm::Value *v = b_.CreateLoad(
+              f32, b_.CreateInBoundsGEP(f32, accBuf_, b_.CreateAdd(b_.CreateMul(row, e_.i64(kConvGroup)), l)));
+          b_.CreateStore(v, b_.CreateInBoundsGEP(f32, dw_out_, b_.CreateAdd(b_.CreateMul(o, e_.i64(rows)), row)));
+        }, false, "row");
+      });
+    }, false, "lane");
+  }
+
+  KernelEmitter &e_;
+  llvm::IRBuilder<> &b_;
+  int64_t N_, C_, H_, W_, O_, KH_, KW_, OH_, OW_, sh_, sw_, ph_, pw_, dh_, dw_;
+  int64_t w_ = 4;
+  int nv_ = 4;
+  int64_t mr_ = 1;
+  bool windowRows_ = false;
+  llvm::FixedVectorType *vt_ = nullptr;
+  llvm::Value *x_, *dy_, *dw_out_;
+  llvm::AllocaInst *dyT_ = nullptr, *accBuf_ = nullptr;
+};
+
+}  // namespace
+
+void emitDirectConv(KernelEmitter &e, const Node &n, llvm::Value *begin, llvm::Value *end) {
+  if (n.kind() == OpKind::Conv2dFilterGrad) {
+    FilterGradEmitter(e, n).emit(begin, end);
+    return;
+  }
+  const ConvAttrs &a = n.attrsAs<ConvAttrs>();
+  const Shape &rs = n.type().shape, &ss = n.operand(0)->shape(), &ws = n.operand(1)->shape();
+  const bool fwd = n.kind() == OpKind::Conv2d;
+  DirectGeom g{rs[0], rs[1], ss[1], ws[2], ws[3], rs[2], rs[3], ss[2], ss[3], {}, {}, 0, 0};
+  for (int64_t i = 0; i < g.kh; ++i) g.ry.push_back(fwd ? i * a.dilation[0] - a.padding[0] : a.padding[0] - i * a.dilation[0]);
+  for (int64_t j = 0; j < g.kw; ++j) g.rx.push_back(fwd ? j * a.dilation[1] - a.padding[1] : a.padding[1] - j * a.dilation[1]);
+  const int64_t taps = g.kh * g.kw;
+  g.wd = fwd ? g.s * taps : taps;    // conv2d: w[d,s,..]; input grad: w[s,d,..]
+  g.ws = fwd ? taps : g.d * taps;
+  DirectEmitter(e, std::move(g), e.buffer(n.operand(0)), e.buffer(n.operand(1)), e.buffer(n.result())).emit(begin, end);
+}
+
+}  // namespace dlc::cg
