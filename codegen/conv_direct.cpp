@@ -237,18 +237,31 @@ class DirectEmitter {
       llvm::Value *srcPlane = b_.CreateGEP(f32, src_, b_.CreateMul(b_.CreateAdd(b_.CreateMul(n, e_.i64(g_.s)), s),
                                                                    e_.i64(plane)));
       llvm::Value *wBase = b_.CreateAdd(b_.CreateMul(d, e_.i64(g_.wd)), b_.CreateMul(s, e_.i64(g_.ws)));
-      for (int64_t i = 0; i < g_.kh; ++i)
+      // kh is a loop (the masks and offsets of a tap then stay in the loop, loaded from
+      // the table next to their use, instead of being hoisted out of the s loop and
+      // spilled), kw is unrolled.
+      const int64_t ry0 = g_.ry[0], ryStep = g_.kh > 1 ? g_.ry[1] - g_.ry[0] : 0;
+      e_.forLoop(e_.i64(0), e_.i64(g_.kh), [&](llvm::Value *kh) {
+        llvm::Value *rowShift =
+            b_.CreateMul(b_.CreateAdd(b_.CreateMul(kh, e_.i64(ryStep)), e_.i64(ry0)), e_.i64(g_.sw));
+        llvm::Value *khTaps = b_.CreateMul(kh, e_.i64(g_.kw));
+        std::vector<llvm::Value *> rowIn(static_cast<size_t>(np)), maskRow(static_cast<size_t>(np));
+        for (int q = 0; q < np; ++q) {
+          rowIn[q] = b_.CreateAdd(in[q], rowShift);
+          maskRow[q] = b_.CreateAdd(b_.CreateMul(seg[q], e_.i64(taps)), khTaps);
+        }
+        llvm::Value *wRow = b_.CreateAdd(wBase, khTaps);
         for (int64_t j = 0; j < g_.kw; ++j) {
-          const int64_t tap = i * g_.kw + j, shift = g_.ry[static_cast<size_t>(i)] * g_.sw + g_.rx[static_cast<size_t>(j)];
           std::vector<llvm::Value *> m(static_cast<size_t>(np)), xv(static_cast<size_t>(np));
           for (int q = 0; q < np; ++q) {
-            m[q] = maskAt(masks_, b_.CreateAdd(b_.CreateMul(seg[q], e_.i64(taps)), e_.i64(tap)));
+            m[q] = maskAt(masks_, b_.CreateAdd(maskRow[q], e_.i64(j)));
             // Not inbounds: lanes that are off may point outside the plane (never read).
-            llvm::Value *ptr = b_.CreateGEP(f32, srcPlane, b_.CreateAdd(in[q], e_.i64(shift)));
+            llvm::Value *ptr =
+                b_.CreateGEP(f32, srcPlane, b_.CreateAdd(rowIn[q], e_.i64(g_.rx[static_cast<size_t>(j)])));
             xv[q] = b_.CreateMaskedLoad(vt_, ptr, kF32Align, m[q], zero);
           }
           for (int r = 0; r < mo; ++r) {
-            llvm::Value *wi = b_.CreateAdd(wBase, e_.i64(r * g_.wd + tap));
+            llvm::Value *wi = b_.CreateAdd(wRow, e_.i64(r * g_.wd + j));
             llvm::Value *wv = b_.CreateVectorSplat(static_cast<unsigned>(w_),
                                                    b_.CreateLoad(f32, b_.CreateInBoundsGEP(f32, wt_, wi)));
             for (int q = 0; q < np; ++q) {
@@ -259,6 +272,7 @@ class DirectEmitter {
             }
           }
         }
+      }, false, "kh");
     }, false, "src");
     const int64_t dplane = g_.dh * g_.dw;
     for (int r = 0; r < mo; ++r) {
