@@ -542,9 +542,65 @@ class FilterGradEmitter {
   llvm::AllocaInst *dyT_ = nullptr, *accBuf_ = nullptr;
 };
 
+/// max_pool2d_grad when the windows tile the input (stride = window, no padding): per
+/// plane and window row, a vectorized loop over the windows finds each window's argmax
+/// (the first maximum in row-major order, the first NaN if any: the interpreter's rule)
+/// and writes all its cells: 0 + dy (the interpreter's sum over the one covering window)
+/// at the argmax, +0 elsewhere. Cells no window covers are +0.
+void emitMaxPoolGrad(KernelEmitter &e, const Node &n, llvm::Value *begin, llvm::Value *end) {
+  llvm::IRBuilder<> &b = e.b();
+  const DType dt = n.type().dtype;
+  const Shape &xs = n.operand(0)->shape(), &ys = n.operand(1)->shape();
+  const PoolAttrs &a = n.attrsAs<PoolAttrs>();
+  const int64_t kh = a.window[0], kw = a.window[1], H = xs[2], W = xs[3], OH = ys[2], OW = ys[3];
+  llvm::Type *t = storageType(e.ctx(), dt);
+  llvm::Value *x = e.buffer(n.operand(0)), *dy = e.buffer(n.operand(1)), *dx = e.buffer(n.result());
+  llvm::Value *zero = constantOf(e.ctx(), dt, 0.0);
+  auto zeros = [&](llvm::Value *from, int64_t count) {
+    if (count <= 0) return;
+    e.forLoop(e.i64(0), e.i64(count), [&](llvm::Value *i) {
+      b.CreateStore(zero, b.CreateInBoundsGEP(t, dx, b.CreateAdd(from, i)));
+    }, /*vectorize=*/true, "zero");
+  };
+  e.forLoop(begin, end, [&](llvm::Value *plane) {
+    llvm::Value *xPlane = b.CreateMul(plane, e.i64(H * W)), *yPlane = b.CreateMul(plane, e.i64(OH * OW));
+    e.forLoop(e.i64(0), e.i64(OH), [&](llvm::Value *oh) {
+      llvm::Value *row0 = b.CreateAdd(xPlane, b.CreateMul(oh, e.i64(kh * W)));
+      e.forLoop(e.i64(0), e.i64(OW), [&](llvm::Value *ow) {
+        llvm::Value *cell0 = b.CreateAdd(row0, b.CreateMul(ow, e.i64(kw)));
+        llvm::Value *bv = nullptr, *bt = b.getInt32(0);
+        for (int64_t i = 0; i < kh; ++i)
+          for (int64_t j = 0; j < kw; ++j) {
+            llvm::Value *v = b.CreateLoad(t, b.CreateInBoundsGEP(t, x, b.CreateAdd(cell0, e.i64(i * W + j))));
+            if (!bv) {
+              bv = v;
+              continue;
+            }
+            llvm::Value *take = b.CreateAnd(b.CreateFCmpORD(bv, bv), b.CreateOr(b.CreateFCmpUNO(v, v), b.CreateFCmpOGT(v, bv)));
+            bv = b.CreateSelect(take, v, bv);
+            bt = b.CreateSelect(take, b.getInt32(static_cast<uint32_t>(i * kw + j)), bt);
+          }
+        llvm::Value *g = e.add(dt, zero, b.CreateLoad(t, b.CreateInBoundsGEP(t, dy, b.CreateAdd(b.CreateAdd(yPlane, b.CreateMul(oh, e.i64(OW))), ow))));
+        for (int64_t i = 0; i < kh; ++i)
+          for (int64_t j = 0; j < kw; ++j) {
+            llvm::Value *hit = b.CreateICmpEQ(bt, b.getInt32(static_cast<uint32_t>(i * kw + j)));
+            b.CreateStore(b.CreateSelect(hit, g, zero), b.CreateInBoundsGEP(t, dx, b.CreateAdd(cell0, e.i64(i * W + j))));
+          }
+      }, /*vectorize=*/true, "ow");
+      for (int64_t i = 0; i < kh && OW * kw < W; ++i)
+        zeros(b.CreateAdd(row0, e.i64(i * W + OW * kw)), W - OW * kw);
+    }, false, "oh");
+    zeros(b.CreateAdd(xPlane, e.i64(OH * kh * W)), (H - OH * kh) * W);
+  }, false, "plane");
+}
+
 }  // namespace
 
 void emitDirectConv(KernelEmitter &e, const Node &n, llvm::Value *begin, llvm::Value *end) {
+  if (n.kind() == OpKind::MaxPool2dGrad) {
+    emitMaxPoolGrad(e, n, begin, end);
+    return;
+  }
   if (n.kind() == OpKind::Conv2dFilterGrad) {
     FilterGradEmitter(e, n).emit(begin, end);
     return;

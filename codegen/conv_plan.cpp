@@ -29,6 +29,15 @@ TapRange tapRange(int64_t k, int64_t s, int64_t p, int64_t d, int64_t in, int64_
 
 Shape directConvDomain(const Node &n) {
   const OpKind k = n.kind();
+  if (k == OpKind::MaxPool2dGrad) {
+    // Windows that tile the input (stride = window, no padding): one plane per index.
+    const PoolAttrs &a = n.attrsAs<PoolAttrs>();
+    const Shape &r = n.type().shape;
+    if (a.stride != a.window || a.padding[0] != 0 || a.padding[1] != 0 || r.size() != 4 ||
+        n.type().numElements() == 0 || a.window[0] * a.window[1] > 64)
+      return {};
+    return {r[0] * r[1]};
+  }
   if (k != OpKind::Conv2d && k != OpKind::Conv2dInputGrad && k != OpKind::Conv2dFilterGrad) return {};
   if (n.type().dtype != DType::F32 || n.type().numElements() == 0) return {};
   const ConvAttrs &a = n.attrsAs<ConvAttrs>();

@@ -7,7 +7,9 @@
 //   conv2d, conv2d_input_grad (f32, stride 1): [N, ceil(D / kConvGroup)] -- a batch item
 //     and a group of output channels per parallel index;
 //   conv2d_filter_grad (f32): [ceil(O / kConvGroup)] -- a group of the filter's output
-//     channels per parallel index, over the whole batch.
+//     channels per parallel index, over the whole batch;
+//   max_pool2d_grad whose windows tile the input (stride = window, no padding, any
+//     float type): [N * C] -- a plane per parallel index.
 //
 // The space depends on the shapes only, never on the target or the thread count, and
 // every output element is computed by one parallel index in the interpreter's order.
@@ -26,7 +28,7 @@ namespace dlc {
 constexpr int64_t kConvGroup = 16;
 
 /// The parallel index space of \p n's direct kernel, or an empty shape when \p n is not
-/// a convolution the direct kernels compute.
+/// a convolution (or max pooling gradient) the direct kernels compute.
 Shape directConvDomain(const Node &n);
 
 /// The extents of one window dimension: the o in [0, out) whose tap k reads an input

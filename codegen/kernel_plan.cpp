@@ -201,7 +201,10 @@ KernelSpec makeNodeKernel(const Node &n, size_t nodeIndex) {
     k.kind = KernelKind::Conv;
     k.domain = LoopDomain{conv, static_cast<int>(conv.size()), false};
     k.inputsAligned.assign(k.inputs.size(), false);
-    k.chunk = 1;
+    // Convolutions: a unit is a lot of work. Pooling: a plane, a few kB.
+    k.chunk = n.kind() == OpKind::MaxPool2dGrad
+                  ? std::max<int64_t>(1, kTargetChunkWork / std::max<int64_t>(1, out[2] * out[3]))
+                  : 1;
   }
   return k;
 }
