@@ -12,7 +12,7 @@ namespace {
 /// run kernels have 8 MiB stacks; the GEMM uses up to 704 KiB).
 constexpr int64_t kMaxStackBytes = 256 * 1024;
 /// Entries of the forward kernel's segment-by-tap mask table.
-constexpr int64_t kMaxMaskEntries = int64_t{1} << 16;
+constexpr int64_t kMaxMaskEntries = int64_t{1} << 14;
 /// Widest filter the direct kernels unroll.
 constexpr int64_t kMaxTaps = 16;
 
