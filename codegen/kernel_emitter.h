@@ -192,6 +192,9 @@ void emitConvRow(KernelEmitter &e, const Node &n, const std::vector<llvm::Value 
 /// The body of a KernelKind::Conv kernel (conv_direct.cpp): convolution \p n over the
 /// units [begin, end) of its direct domain (conv_plan.h).
 void emitDirectConv(KernelEmitter &e, const Node &n, llvm::Value *begin, llvm::Value *end);
+/// Its filter-gradient and max-pool-gradient kernels (conv_direct_grad.cpp).
+void emitDirectFilterGrad(KernelEmitter &e, const Node &n, llvm::Value *begin, llvm::Value *end);
+void emitDirectMaxPoolGrad(KernelEmitter &e, const Node &n, llvm::Value *begin, llvm::Value *end);
 
 /// Emits kernel \p k into \p m (whose data layout and triple are set) as \p entryName.
 llvm::Function *emitKernel(llvm::Module &m, const KernelSpec &k, const std::string &entryName,
