@@ -73,6 +73,7 @@ llvm::Function *KernelEmitter::createBody(const std::string &name) {
     switch (k_.kind) {
     case KernelKind::Loop: emitLoopBody(begin, end); break;
     case KernelKind::MatMul: emitMatMulBody(begin, end); break;
+    case KernelKind::Conv: emitDirectConv(*this, k_.root(), begin, end); break;
     }
   }
   b_.CreateRetVoid();

@@ -14,6 +14,7 @@
 
 #include "passes/fuse.h"
 
+#include "codegen/conv_plan.h"
 #include "codegen/gemm_plan.h"
 
 namespace dlc {
@@ -195,6 +196,15 @@ KernelSpec makeNodeKernel(const Node &n, size_t nodeIndex) {
     const GemmTiling t = gemmTilingOf(n);
     k.domain = LoopDomain{{t.batch, t.tilesM, t.tilesN}, 3, false};
     k.chunk = 1;
+  }
+  if (Shape conv = directConvDomain(n); !conv.empty()) {
+    k.kind = KernelKind::Conv;
+    k.domain = LoopDomain{conv, static_cast<int>(conv.size()), false};
+    k.inputsAligned.assign(k.inputs.size(), false);
+    // Convolutions: a unit is a lot of work. Pooling: a plane, a few kB.
+    k.chunk = n.kind() == OpKind::MaxPool2dGrad
+                  ? std::max<int64_t>(1, kTargetChunkWork / std::max<int64_t>(1, out[2] * out[3]))
+                  : 1;
   }
   return k;
 }

@@ -39,6 +39,10 @@ enum class KernelKind : uint8_t {
   /// per chunk. Other dtypes: the domain is the output, its rows parallel, each row
   /// accumulating over k ascending into a vectorized row of C.
   MatMul,
+  /// A convolution (conv2d or one of its gradients, f32) on the direct kernels of
+  /// codegen/conv_direct.cpp; the domain is the parallel space of codegen/conv_plan.h,
+  /// all parallel, one unit per index.
+  Conv,
 };
 
 /// The iteration space of a kernel.

@@ -92,6 +92,23 @@ std::vector<JitCase> poolCases(OpKind k, Rng &r) {
       else if (k == OpKind::MaxPool2dGrad) cases.push_back(opCase(r, k, {c.x, c.y}, c.a, {}, style));
       else cases.push_back(opCase(r, k, {c.y}, c.a, c.x, style));
     }
+  // Windows that tile the input (stride = window, no padding): the row kernel of max
+  // pooling's gradient (conv.cpp), rows and columns past the last window included.
+  if (k == OpKind::MaxPool2d || k == OpKind::MaxPool2dGrad)
+    for (DType d : {DType::F32, DType::F64})
+      for (int i = 0; i < 3; ++i) {
+        PoolCase c;
+        c.a.window = {r.uniformInt(1, 3), r.uniformInt(1, 3)};
+        c.a.stride = c.a.window;
+        c.a.padding = {0, 0};
+        c.x = TensorType{d, {r.uniformInt(1, 2), r.uniformInt(1, 3), r.uniformInt(3, 9), r.uniformInt(3, 37)}};
+        c.y = *inferType(OpKind::MaxPool2d, std::vector<TensorType>{c.x}, c.a);
+        InputStyle style;
+        style.ties = i != 1;
+        style.special = 0.05;
+        cases.push_back(k == OpKind::MaxPool2d ? opCase(r, k, {c.x}, c.a, {}, style)
+                                               : opCase(r, k, {c.x, c.y}, c.a, {}, style));
+      }
   return cases;
 }
 

@@ -80,6 +80,37 @@ TEST_P(ConvRows, CnnLayerShapesMatchInterpreter) {
   }
 }
 
+TEST_P(ConvRows, DirectKernelShapesMatchInterpreter) {
+  // f32 convolutions on the direct kernels (conv_direct.cpp): channel counts around the
+  // micro-blocks (8/4 channels, 16-channel groups, 24/6/3-row filter gradient blocks),
+  // planes whose rows are and are not as wide as the source's (flat vs row segments),
+  // 'same' and 'valid' padding, dilation, size-1 dims, and strided filter gradients.
+  Rng r(0xD1EC7 + static_cast<uint64_t>(GetParam()));
+  const int64_t channels[] = {1, 3, 7, 17, 26, 33};
+  for (int i = 0; i < 7; ++i) {
+    Geometry g;
+    while (true) {
+      const int64_t n = r.uniformInt(1, 2), c = r.pick(std::vector<int64_t>(std::begin(channels), std::end(channels)));
+      const int64_t o = r.pick(std::vector<int64_t>(std::begin(channels), std::end(channels)));
+      const int64_t kh = r.uniformInt(1, 5), kw = r.uniformInt(1, 5), h = r.uniformInt(1, 9), w = r.uniformInt(1, 19);
+      const int64_t s = GetParam() == OpKind::Conv2dFilterGrad ? r.uniformInt(1, 2) : 1;
+      g.a.stride = {s, s};
+      g.a.dilation = {r.uniformInt(1, 2), 1};
+      g.a.padding = i % 2 ? std::vector<int64_t>{(kh - 1) * g.a.dilation[0] / 2, (kw - 1) / 2}
+                          : std::vector<int64_t>{r.uniformInt(0, 2), r.uniformInt(0, 2)};
+      g.x = TensorType{DType::F32, {n, c, h, w}};
+      g.w = TensorType{DType::F32, {o, c, kh, kw}};
+      Expected<TensorType> y = inferType(OpKind::Conv2d, std::vector<TensorType>{g.x, g.w}, g.a);
+      if (!y || y->numElements() == 0) continue;
+      g.y = *y;
+      break;
+    }
+    JitCase c = caseOf(r, GetParam(), g);
+    SCOPED_TRACE(c.label);
+    checkJitCase(c);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Conv, ConvRows,
                          ::testing::Values(OpKind::Conv2d, OpKind::Conv2dInputGrad, OpKind::Conv2dFilterGrad),
                          [](const ::testing::TestParamInfo<OpKind> &p) { return std::string(mnemonic(p.param)); });
