@@ -170,7 +170,7 @@ bool isGemmKernel(const KernelSpec &k) {
   return k.kind == KernelKind::MatMul && k.matmul().kind() == OpKind::MatMul && k.matmul().type().dtype == DType::F32;
 }
 
-KernelSpec makeNodeKernel(const Node &n, size_t nodeIndex) {
+KernelSpec makeNodeKernel(const Node &n, size_t nodeIndex, bool directConv) {
   KernelSpec k;
   k.name = fmt::format("{}_{}", n.mnemonic(), nodeIndex);
   k.kind = n.kind() == OpKind::MatMul ? KernelKind::MatMul : KernelKind::Loop;
@@ -197,7 +197,7 @@ KernelSpec makeNodeKernel(const Node &n, size_t nodeIndex) {
     k.domain = LoopDomain{{t.batch, t.tilesM, t.tilesN}, 3, false};
     k.chunk = 1;
   }
-  if (Shape conv = directConvDomain(n); !conv.empty()) {
+  if (Shape conv = directConv ? directConvDomain(n) : Shape{}; !conv.empty()) {
     k.kind = KernelKind::Conv;
     k.domain = LoopDomain{conv, static_cast<int>(conv.size()), false};
     k.inputsAligned.assign(k.inputs.size(), false);
@@ -324,7 +324,7 @@ KernelPlan planKernels(const Function &f, const KernelPlanOptions &opts) {
     for (size_t i = 0; i < f.numNodes(); ++i) index[f.nodes()[i].get()] = i;
     for (const FusionGroup &g : fp.groups) {
       plan.kernels.push_back(g.gemm               ? makeGemmEpilogueKernel(g, index.at(g.gemm))
-                             : g.nodes.size() == 1 ? makeNodeKernel(*g.nodes[0], index.at(g.nodes[0]))
+                             : g.nodes.size() == 1 ? makeNodeKernel(*g.nodes[0], index.at(g.nodes[0]), opts.directConv)
                                                    : makeFusedKernel(g));
       if (opts.forceChunk > 0) plan.kernels.back().chunk = opts.forceChunk;
     }
@@ -337,7 +337,7 @@ KernelPlan planKernels(const Function &f, const KernelPlanOptions &opts) {
       plan.aliases.emplace_back(n.result(), n.operand(0));
       continue;
     }
-    plan.kernels.push_back(makeNodeKernel(n, i));
+    plan.kernels.push_back(makeNodeKernel(n, i, opts.directConv));
     if (opts.forceChunk > 0) plan.kernels.back().chunk = opts.forceChunk;
   }
   return plan;

@@ -117,6 +117,10 @@ struct KernelPlanOptions {
   /// Group nodes into fused kernels (passes/fuse.h). false: one kernel per IR op, the
   /// `--unfused` mode of the tools. Both give bitwise-equal results in strict mode.
   bool fuse = true;
+  /// f32 stride-1 convolutions and tiling max-pool gradients on the direct kernels
+  /// (KernelKind::Conv, codegen/conv_plan.h). false: the elemental generators, as the GPU
+  /// lowering needs (it has no direct conv kernels).
+  bool directConv = true;
 };
 
 /// The kernel schedule of a function, in program order.
@@ -137,6 +141,6 @@ GemmTiling gemmTilingOf(const Node &matmul);
 bool isGemmKernel(const KernelSpec &k);
 
 /// The one-node kernel of \p n, the \p nodeIndex-th node of its function.
-KernelSpec makeNodeKernel(const Node &n, size_t nodeIndex);
+KernelSpec makeNodeKernel(const Node &n, size_t nodeIndex, bool directConv = true);
 
 }  // namespace dlc

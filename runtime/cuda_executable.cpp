@@ -57,7 +57,9 @@ std::string CudaExecutable::deviceName() const { return impl_->drv->deviceName()
 
 Expected<std::unique_ptr<CudaExecutable>> CudaExecutable::compile(const Function &f, const CudaOptions &opts) {
   if (Expected<void> ok = verify(f); !ok) return ok.takeError();
-  const KernelPlan plan = planKernels(f, opts.plan);
+  KernelPlanOptions planOpts = opts.plan;
+  planOpts.directConv = false;  // the GPU lowers convolutions through the elemental generators
+  const KernelPlan plan = planKernels(f, planOpts);
   // The PTX first: code generation errors come before driver errors, and a machine
   // without a GPU still checks that the function can be compiled.
   DL_TRY(PtxModule ptx, compileToPtx(plan.kernels, opts.codegen, opts.gpu));
