@@ -16,6 +16,7 @@
 //===----------------------------------------------------------------------===//
 #include "codegen/nvptx.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
@@ -162,6 +163,12 @@ llvm::Function *emitLoopKernel(llvm::Module &m, const KernelSpec &k, const Targe
   launch.iterations = extent / per;
 
   llvm::Function *f = cg::createGpuKernel(m, k.name, k.numBuffers(), kGpuBlockThreads);
+  // A flat kernel reads and writes element i of every full-size buffer and nothing else
+  // there, and an in-place output reuses an input only at the same element, which the
+  // body reads before it writes: no access through one buffer can observe a store
+  // through another at a different element, so the buffers may be declared noalias.
+  if (per > 1)
+    for (unsigned i = 0; i < f->arg_size(); ++i) f->addParamAttr(i, llvm::Attribute::NoAlias);
   llvm::LLVMContext &c = m.getContext();
   llvm::IRBuilder<> b(&f->getEntryBlock());
   llvm::Type *i64 = b.getInt64Ty();
@@ -182,9 +189,26 @@ llvm::Function *emitLoopKernel(llvm::Module &m, const KernelSpec &k, const Targe
   std::vector<llvm::Value *> args;
   for (llvm::Argument &a : f->args()) args.push_back(&a);
   llvm::Value *begin = per == 1 ? static_cast<llvm::Value *>(p) : b.CreateMul(p, b.getInt64(per), "", true, true);
-  args.push_back(begin);
-  args.push_back(b.CreateAdd(begin, b.getInt64(per), "", true, true));
-  b.CreateCall(body, args);
+  // A small body's loop over `per` elements is unrolled by LLVM and its accesses merged
+  // into 128-bit ones. A body with costly math (exp, tanh, division) is too large to be
+  // unrolled: it is called once per element instead, straight-line, so that with the
+  // buffers noalias (above) the loads of later elements are issued before the first
+  // store and a thread keeps several loads in flight.
+  const bool costly = std::any_of(k.nodes.begin(), k.nodes.end(),
+                                  [](const Node *n) { return hasTrait(n->kind(), kCostly); });
+  if (per == 1 || !costly) {
+    args.push_back(begin);
+    args.push_back(b.CreateAdd(begin, b.getInt64(per), "", true, true));
+    b.CreateCall(body, args);
+  } else {
+    for (int64_t j = 0; j < per; ++j) {
+      std::vector<llvm::Value *> call = args;
+      llvm::Value *lo = j == 0 ? begin : b.CreateAdd(begin, b.getInt64(j), "", true, true);
+      call.push_back(lo);
+      call.push_back(b.CreateAdd(lo, b.getInt64(1), "", true, true));
+      b.CreateCall(body, call);
+    }
+  }
   llvm::Value *next = b.CreateAdd(p, stride, "p.next", true, true);
   p->addIncoming(next, loop);
   b.CreateCondBr(b.CreateICmpSLT(next, n), loop, exit);
@@ -305,7 +329,9 @@ Expected<PtxModule> compileToPtx(std::span<const KernelSpec> kernels, const Code
 Expected<std::string> emitGpuKernels(const Function &f, EmitKind kind, const CodegenOptions &opts,
                                      const GpuOptions &gpu, const KernelPlanOptions &planOpts) {
   DL_TRY(std::unique_ptr<llvm::TargetMachine> tm, makeGpuTargetMachine(gpu, opts));
-  const KernelPlan plan = planKernels(f, planOpts);
+  KernelPlanOptions gpuPlan = planOpts;
+  gpuPlan.directConv = false;  // the GPU lowers convolutions through the elemental generators
+  const KernelPlan plan = planKernels(f, gpuPlan);
   // PTX comments are `//`, LLVM IR's `;`: the output stays valid input for ptxas or llc.
   const char *comment = kind == EmitKind::Assembly || kind == EmitKind::Ptx ? "//" : ";";
   std::string out = fmt::format("{} dlc kernels of @{} for {} {}\n", comment, f.name(), kNvptxTriple, gpu.arch);

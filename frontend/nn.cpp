@@ -173,7 +173,11 @@ Tensor crossEntropy(const Tensor &logits, const Tensor &labels, SrcLoc loc) {
                             labels.type(), logits.type()));
   }
   int64_t rows = logits.numElements() / std::max<int64_t>(classes, 1);
-  Tensor total = sum(mul(target, logSoftmax(logits, -1, loc), loc), {}, false, loc);
+  // Per-row sums first, then their sum: the row sums run in parallel over the rows (and
+  // fuse into the softmax's row kernel); one flat sum over all of [rows, C] would be a
+  // single-threaded pass over the whole tensor.
+  Tensor perRow = sum(mul(target, logSoftmax(logits, -1, loc), loc), {-1}, false, loc);
+  Tensor total = sum(perRow, {}, false, loc);
   return neg(div(total, g->scalar(static_cast<double>(rows), logits.dtype(), loc), loc), loc);
 }
 

@@ -104,14 +104,16 @@ TEST(CodegenNvptx, MathUsesLibdeviceOrTheOwnApproximations) {
   EXPECT_FALSE(own->usesLibdevice);
   EXPECT_EQ(own->ptx.find("__nv_"), std::string::npos);
 
+  CodegenOptions libm;  // --math=libm: libdevice on the GPU, as glibc on the CPU
+  libm.math = MathMode::Libm;
   GpuOptions missing;
   missing.libdevice = "/nonexistent/libdevice.10.bc";
-  Expected<PtxModule> bad = compileToPtx(plan.kernels, CodegenOptions{}, missing);
+  Expected<PtxModule> bad = compileToPtx(plan.kernels, libm, missing);
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().message().find("cannot read libdevice"), std::string::npos) << bad.error().str();
 
   if (findLibdevice().empty()) GTEST_SKIP() << "no libdevice (CUDA toolkit) on this machine";
-  Expected<PtxModule> lib = compileToPtx(plan.kernels, CodegenOptions{}, GpuOptions{});
+  Expected<PtxModule> lib = compileToPtx(plan.kernels, libm, GpuOptions{});
   ASSERT_TRUE(lib) << lib.error().str();
   EXPECT_TRUE(lib->usesLibdevice);
   // Linked and internalized: one entry, no external calls left.
