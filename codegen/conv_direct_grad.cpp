@@ -181,8 +181,11 @@ class FilterGradEmitter {
     for (int r = 0; r < mr; ++r)
       rowIndex.push_back(b_.CreateAdd(
           b_.CreateMul(b_.CreateAdd(b_.CreateMul(b_.CreateAdd(c0, e_.i64(r)), e_.i64(KH_)), kh), e_.i64(KW_)), kw));
-    auto [ohLo, ohHi] = range(kh, sh_, ph_, dh_, H_, OH_);
-    auto [owLo, owHi] = range(kw, sw_, pw_, dw_, W_, OW_);
+    // Plain variables, not structured bindings: clang 14 (the fuzz build) cannot capture
+    // bindings in lambdas.
+    const auto ohRange = range(kh, sh_, ph_, dh_, H_, OH_), owRange = range(kw, sw_, pw_, dw_, W_, OW_);
+    llvm::Value *ohLo = ohRange.first, *ohHi = ohRange.second;
+    llvm::Value *owLo = owRange.first, *owHi = owRange.second;
     std::vector<int> all;
     for (int r = 0; r < mr; ++r) all.push_back(r);
     runRows(rowIndex, [&](const auto &body) {
@@ -223,10 +226,14 @@ class FilterGradEmitter {
       rowIndex.push_back(b_.CreateAdd(b_.CreateMul(c, e_.i64(KH_ * KW_)), e_.i64(t)));
     const auto hp = pieces(KH_, sh_, ph_, dh_, H_, OH_), wp = pieces(KW_, sw_, pw_, dw_, W_, OW_);
     runRows(rowIndex, [&](const auto &body) {
-      for (const auto &[hr, hk] : hp) {
+      for (const auto &hpiece : hp) {
+        const auto &hr = hpiece.first;
+        const auto &hk = hpiece.second;
         if (hk.empty()) continue;
         e_.forLoop(e_.i64(hr.first), e_.i64(hr.second), [&](llvm::Value *oh) {
-          for (const auto &[wr, wk] : wp) {
+          for (const auto &wpiece : wp) {
+            const auto &wr = wpiece.first;
+            const auto &wk = wpiece.second;
             if (wk.empty()) continue;
             std::vector<int> valid;
             for (int64_t i : hk)
