@@ -37,6 +37,19 @@ std::vector<JitCase> oneHotCases(Rng &r);
 // Contractions, convolution, pooling (codegen_cases_nn.cpp).
 std::vector<JitCase> matmulCases(Rng &r);
 std::vector<JitCase> convCases(OpKind k, Rng &r);
+
+/// A convolution's operand and result types, drawn at random with a non-empty output.
+struct ConvGeometry {
+  TensorType x, w, y;
+  ConvAttrs a;
+};
+/// Upper bounds of the draw (lower bounds: 1, padding 0, dilation up to 2).
+struct ConvBounds {
+  int64_t batch = 2, channels = 3, outChannels = 4, height = 9, width = 9, kernel = 3, stride = 2, padding = 2;
+};
+ConvGeometry randomConvGeometry(Rng &r, DType d, const ConvBounds &b = {});
+/// The case of conv2d (k = Conv2d) or one of its gradients on geometry \p g.
+JitCase convCaseOf(Rng &r, OpKind k, const ConvGeometry &g);
 std::vector<JitCase> poolCases(OpKind k, Rng &r);
 
 /// A case of one `k` node on random inputs of \p argTypes.

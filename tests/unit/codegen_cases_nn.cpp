@@ -24,29 +24,6 @@ std::vector<JitCase> matmulCases(Rng &r) {
 
 namespace {
 
-/// Random convolution geometry whose output is not empty.
-struct ConvCase {
-  TensorType x, w, y;
-  ConvAttrs a;
-};
-
-ConvCase randomConv(Rng &r, DType d) {
-  while (true) {
-    ConvCase c;
-    const int64_t n = r.uniformInt(1, 2), ch = r.uniformInt(1, 3), o = r.uniformInt(1, 4);
-    const int64_t h = r.uniformInt(1, 9), w = r.uniformInt(1, 9), kh = r.uniformInt(1, 3), kw = r.uniformInt(1, 3);
-    c.a.stride = {r.uniformInt(1, 2), r.uniformInt(1, 2)};
-    c.a.padding = {r.uniformInt(0, 2), r.uniformInt(0, 2)};
-    c.a.dilation = {r.uniformInt(1, 2), r.uniformInt(1, 2)};
-    c.x = TensorType{d, {n, ch, h, w}};
-    c.w = TensorType{d, {o, ch, kh, kw}};
-    Expected<TensorType> y = inferType(OpKind::Conv2d, std::vector<TensorType>{c.x, c.w}, c.a);
-    if (!y) continue;
-    c.y = *y;
-    return c;
-  }
-}
-
 struct PoolCase {
   TensorType x, y;
   PoolAttrs a;
@@ -68,15 +45,34 @@ PoolCase randomPool(Rng &r, DType d) {
 
 }  // namespace
 
+ConvGeometry randomConvGeometry(Rng &r, DType d, const ConvBounds &b) {
+  while (true) {
+    ConvGeometry g;
+    const int64_t n = r.uniformInt(1, b.batch), c = r.uniformInt(1, b.channels), o = r.uniformInt(1, b.outChannels);
+    const int64_t h = r.uniformInt(1, b.height), w = r.uniformInt(1, b.width);
+    const int64_t kh = r.uniformInt(1, b.kernel), kw = r.uniformInt(1, b.kernel);
+    g.a.stride = {r.uniformInt(1, b.stride), r.uniformInt(1, b.stride)};
+    g.a.padding = {r.uniformInt(0, b.padding), r.uniformInt(0, b.padding)};
+    g.a.dilation = {r.uniformInt(1, 2), r.uniformInt(1, 2)};
+    g.x = TensorType{d, {n, c, h, w}};
+    g.w = TensorType{d, {o, c, kh, kw}};
+    Expected<TensorType> y = inferType(OpKind::Conv2d, std::vector<TensorType>{g.x, g.w}, g.a);
+    if (!y) continue;
+    g.y = *y;
+    return g;
+  }
+}
+
+JitCase convCaseOf(Rng &r, OpKind k, const ConvGeometry &g) {
+  if (k == OpKind::Conv2d) return opCase(r, k, {g.x, g.w}, g.a);
+  if (k == OpKind::Conv2dInputGrad) return opCase(r, k, {g.y, g.w}, g.a, g.x);
+  return opCase(r, k, {g.x, g.y}, g.a, g.w);
+}
+
 std::vector<JitCase> convCases(OpKind k, Rng &r) {
   std::vector<JitCase> cases;
   for (DType d : {DType::F32, DType::F64})
-    for (int i = 0; i < 3; ++i) {
-      ConvCase c = randomConv(r, d);
-      if (k == OpKind::Conv2d) cases.push_back(opCase(r, k, {c.x, c.w}, c.a));
-      else if (k == OpKind::Conv2dInputGrad) cases.push_back(opCase(r, k, {c.y, c.w}, c.a, c.x));
-      else cases.push_back(opCase(r, k, {c.x, c.y}, c.a, c.w));
-    }
+    for (int i = 0; i < 3; ++i) cases.push_back(convCaseOf(r, k, randomConvGeometry(r, d)));
   return cases;
 }
 

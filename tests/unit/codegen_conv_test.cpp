@@ -15,33 +15,10 @@
 namespace dlc::test {
 namespace {
 
-struct Geometry {
-  TensorType x, w, y;
-  ConvAttrs a;
-};
-
-Geometry randomGeometry(Rng &r, DType d) {
-  while (true) {
-    Geometry g;
-    const int64_t n = r.uniformInt(1, 2), c = r.uniformInt(1, 5), o = r.uniformInt(1, 6);
-    const int64_t h = r.uniformInt(1, 12), w = r.uniformInt(1, 41), kh = r.uniformInt(1, 5), kw = r.uniformInt(1, 5);
-    g.a.stride = {r.uniformInt(1, 3), r.uniformInt(1, 3)};
-    g.a.padding = {r.uniformInt(0, 3), r.uniformInt(0, 3)};
-    g.a.dilation = {r.uniformInt(1, 2), r.uniformInt(1, 2)};
-    g.x = TensorType{d, {n, c, h, w}};
-    g.w = TensorType{d, {o, c, kh, kw}};
-    Expected<TensorType> y = inferType(OpKind::Conv2d, std::vector<TensorType>{g.x, g.w}, g.a);
-    if (!y) continue;
-    g.y = *y;
-    return g;
-  }
-}
-
-JitCase caseOf(Rng &r, OpKind k, const Geometry &g) {
-  if (k == OpKind::Conv2d) return opCase(r, k, {g.x, g.w}, g.a);
-  if (k == OpKind::Conv2dInputGrad) return opCase(r, k, {g.y, g.w}, g.a, g.x);
-  return opCase(r, k, {g.x, g.y}, g.a, g.w);
-}
+/// Wider than codegen_cases' defaults: channel counts around the direct kernels' blocks,
+/// rows longer than a vector, strides up to 3.
+const ConvBounds kRowBounds{.batch = 2, .channels = 5, .outChannels = 6, .height = 12, .width = 41, .kernel = 5,
+                            .stride = 3, .padding = 3};
 
 class ConvRows : public ::testing::TestWithParam<OpKind> {};
 
@@ -49,18 +26,18 @@ TEST_P(ConvRows, RandomGeometriesMatchInterpreter) {
   Rng r(0xC0417 + static_cast<uint64_t>(GetParam()));
   for (DType d : {DType::F32, DType::F64})
     for (int i = 0; i < 6; ++i) {
-      JitCase c = caseOf(r, GetParam(), randomGeometry(r, d));
+      JitCase c = convCaseOf(r, GetParam(), randomConvGeometry(r, d, kRowBounds));
       SCOPED_TRACE(c.label);
       checkJitCase(c);
     }
   // A kernel wider than the filter gradient's unrolled rows (kw > 16), strided.
-  Geometry g;
+  ConvGeometry g;
   g.a.stride = {1, 2};
   g.a.padding = {1, 3};
   g.x = TensorType{DType::F32, {2, 2, 3, 23}};
   g.w = TensorType{DType::F32, {3, 2, 2, 17}};
   g.y = *inferType(OpKind::Conv2d, std::vector<TensorType>{g.x, g.w}, g.a);
-  JitCase c = caseOf(r, GetParam(), g);
+  JitCase c = convCaseOf(r, GetParam(), g);
   SCOPED_TRACE(c.label);
   checkJitCase(c);
 }
@@ -69,12 +46,12 @@ TEST_P(ConvRows, CnnLayerShapesMatchInterpreter) {
   // The W2 layers (5x5, padding 2) at batch 1 and fewer channels.
   Rng r(7);
   for (const auto &[c, o, hw] : {std::tuple<int64_t, int64_t, int64_t>{1, 4, 28}, {3, 5, 14}}) {
-    Geometry g;
+    ConvGeometry g;
     g.a.padding = {2, 2};
     g.x = TensorType{DType::F32, {1, c, hw, hw}};
     g.w = TensorType{DType::F32, {o, c, 5, 5}};
     g.y = TensorType{DType::F32, {1, o, hw, hw}};
-    JitCase jc = caseOf(r, GetParam(), g);
+    JitCase jc = convCaseOf(r, GetParam(), g);
     SCOPED_TRACE(jc.label);
     checkJitCase(jc);
   }
@@ -88,7 +65,7 @@ TEST_P(ConvRows, DirectKernelShapesMatchInterpreter) {
   Rng r(0xD1EC7 + static_cast<uint64_t>(GetParam()));
   const int64_t channels[] = {1, 3, 7, 17, 26, 33};
   for (int i = 0; i < 7; ++i) {
-    Geometry g;
+    ConvGeometry g;
     while (true) {
       const int64_t n = r.uniformInt(1, 2), c = r.pick(std::vector<int64_t>(std::begin(channels), std::end(channels)));
       const int64_t o = r.pick(std::vector<int64_t>(std::begin(channels), std::end(channels)));
@@ -105,7 +82,7 @@ TEST_P(ConvRows, DirectKernelShapesMatchInterpreter) {
       g.y = *y;
       break;
     }
-    JitCase c = caseOf(r, GetParam(), g);
+    JitCase c = convCaseOf(r, GetParam(), g);
     SCOPED_TRACE(c.label);
     checkJitCase(c);
   }
@@ -120,7 +97,7 @@ TEST(ConvRowsFused, ConvReluMatchesInterpreter) {
   // the current index.
   Rng r(11);
   for (int i = 0; i < 4; ++i) {
-    Geometry g = randomGeometry(r, DType::F32);
+    ConvGeometry g = randomConvGeometry(r, DType::F32, kRowBounds);
     JitCase c;
     c.fn = std::make_unique<Function>("f");
     Value *x = c.fn->addArg(g.x, "x"), *w = c.fn->addArg(g.w, "w");
