@@ -133,7 +133,8 @@ namespace {
 /// then the pairwise tree. The loop over one block of 16 elements has no dependence
 /// between its iterations, so the vectorizer turns it into full-width vector code (16
 /// lanes AVX-512, 2 x 8 AVX2, 4 x 4 SSE) without reordering anything: every lane does
-/// exactly the scalar operation of the reference.
+/// exactly the scalar operation of the reference. On the GPU the 16 accumulators are the
+/// 16 threads of a LaneGroup, combined by shuffles in the same tree.
 llvm::Value *generateContiguousReduce(KernelEmitter &e, const Node &n, const IrIndex &idx) {
   const Value *x = n.operand(0);
   const Shape &xs = x->shape();
@@ -147,10 +148,14 @@ llvm::Value *generateContiguousReduce(KernelEmitter &e, const Node &n, const IrI
   for (int64_t a : axes) len *= xs[static_cast<size_t>(a)];
   const int64_t blocks = len / kReduceLanes, rest = len % kReduceLanes;
 
-  llvm::AllocaInst *acc = e.entryAlloca(llvm::ArrayType::get(t, kReduceLanes), "acc");
   llvm::Constant *init = isMax ? lowestOf(e.ctx(), dt) : constantOf(e.ctx(), dt, 0.0);
-  auto lane = [&](llvm::Value *l) { return b.CreateInBoundsGEP(t, acc, l); };
-  for (int64_t l = 0; l < kReduceLanes; ++l) b.CreateStore(init, lane(e.i64(l)));
+  // On the GPU (KernelEmitter::lanes()), thread l of the 16 sharing the output holds a_l.
+  LaneGroup *group = e.lanes();
+  llvm::AllocaInst *acc = e.entryAlloca(group ? t : llvm::ArrayType::get(t, kReduceLanes), "acc");
+  auto lane = [&](llvm::Value *l) { return group ? static_cast<llvm::Value *>(acc) : b.CreateInBoundsGEP(t, acc, l); };
+  if (group) b.CreateStore(init, acc);
+  else
+    for (int64_t l = 0; l < kReduceLanes; ++l) b.CreateStore(init, lane(e.i64(l)));
   // Element i of the block: at linear offset out * len + i of x (the kept dims after the
   // reduced ones have extent 1). Its dims are the output's with i inserted when one axis
   // is reduced, else derived from the offset when a generator needs them.
@@ -168,6 +173,17 @@ llvm::Value *generateContiguousReduce(KernelEmitter &e, const Node &n, const IrI
     llvm::Value *ops[] = {b.CreateLoad(t, lane(l)), v};
     b.CreateStore(e.scalar(combine, dt, ops), lane(l));
   };
+  if (group) {
+    // a_l = combine(a_l, x_i) for i = l, l + 16, ...; then the tree, a_l = combine(a_l,
+    // a_{l+w}) for w = 8, 4, 2, 1, with a_{l+w} shuffled down from lane l + w.
+    e.forLaneStride(len, [&](llvm::Value *i) { accumulate(i, nullptr); }, "lane");
+    llvm::Value *a = b.CreateLoad(t, acc);
+    for (int w = static_cast<int>(kReduceLanes) / 2; w >= 1; w /= 2) {
+      llvm::Value *ops[] = {a, group->shuffleDown(b, a, w)};
+      a = e.scalar(combine, dt, ops);
+    }
+    return group->fromFirstLane(b, a);
+  }
   if (blocks > 0)
     e.forLoop(e.i64(0), e.i64(blocks), [&](llvm::Value *j) {
       llvm::Value *first = b.CreateMul(j, e.i64(kReduceLanes), "", true, true);

@@ -14,11 +14,103 @@
 #include <llvm/IR/GlobalVariable.h>
 #include <llvm/IR/MDBuilder.h>
 
+#include "ir/reduce_order.h"
+
 namespace dlc::cg {
 
+namespace {
+
+/// The outputs of a non-flat Loop kernel written once per parallel index (hoisted row
+/// values, or every output when the parallel dims are the whole domain), and those
+/// written at every element of the domain.
+void splitOutputs(const KernelSpec &k, std::vector<const Value *> &rowOuts, std::vector<const Value *> &fullOuts) {
+  const LoopDomain &d = k.domain;
+  const size_t pd = static_cast<size_t>(d.parallelDims), rank = d.shape.size();
+  const Shape rowShape(d.shape.begin(), d.shape.begin() + static_cast<std::ptrdiff_t>(pd));
+  for (const Value *out : k.outputs) {
+    const bool hoisted = std::any_of(k.hoisted.begin(), k.hoisted.end(),
+                                     [&](const Node *n) { return n->result() == out; });
+    (hoisted || (pd == rank && out->shape() == rowShape) ? rowOuts : fullOuts).push_back(out);
+  }
+}
+
+bool isContiguousReduce(const Node &n) {
+  return (n.kind() == OpKind::ReduceSum || n.kind() == OpKind::ReduceMax) &&
+         isContiguousReduction(n.operand(0)->shape(), n.attrsAs<ReduceAttrs>().axes);
+}
+
+}  // namespace
+
+bool sharesRows(const KernelSpec &k) {
+  if (k.kind != KernelKind::Loop || k.root().type().numElements() == 0) return false;
+  std::unordered_map<const Value *, const Node *> group;
+  for (const Node *n : k.nodes) group[n->result()] = n;
+  // Values read from memo or a row buffer: their generators run at the top of the body.
+  std::unordered_set<const Node *> stored(k.hoisted.begin(), k.hoisted.end());
+  stored.insert(k.rowBuffered.begin(), k.rowBuffered.end());
+  stored.insert(k.invariant.begin(), k.invariant.end());
+  bool any = false;
+  for (const Node *n : k.nodes) {
+    switch (n->kind()) {
+    case OpKind::MatMul:
+    case OpKind::Conv2d:
+    case OpKind::Conv2dInputGrad:
+    case OpKind::Conv2dFilterGrad:
+    case OpKind::MaxPool2d:
+    case OpKind::MaxPool2dGrad:
+    case OpKind::AvgPool2d:
+    case OpKind::AvgPool2dGrad: return false;  // their own loops and row buffers
+    default: break;
+    }
+    any = any || isContiguousReduce(*n);
+  }
+  if (!any) return false;
+  // Nodes whose generator may run inside a loop or a branch of the body.
+  std::unordered_set<const Node *> inLoop;
+  std::function<void(const Value *)> mark = [&](const Value *v) {
+    auto it = group.find(v);
+    if (it == group.end() || stored.count(it->second) || !inLoop.insert(it->second).second) return;
+    for (const Value *op : it->second->operands()) mark(op);
+  };
+  auto once = [](OpKind kind) {
+    switch (kind) {
+    case OpKind::Broadcast:
+    case OpKind::Reshape:
+    case OpKind::Transpose:
+    case OpKind::Slice:
+    case OpKind::Pad:
+    case OpKind::OneHot:
+    case OpKind::Constant:
+    case OpKind::Iota: return true;
+    default: return hasTrait(kind, kElementwise);
+    }
+  };
+  for (const Node *n : k.nodes)
+    if (!once(n->kind()))  // reductions loop over their operand, concat branches
+      for (const Value *op : n->operands()) mark(op);
+  for (const Node *n : k.rowBuffered)  // filled by a loop over the row
+    for (const Value *op : n->operands()) mark(op);
+  if (!k.domain.flat) {
+    std::vector<const Value *> rowOuts, fullOuts;
+    splitOutputs(k, rowOuts, fullOuts);
+    for (const Value *out : fullOuts) mark(out);  // computed in the loop over the row
+  }
+  const int64_t inner = k.domain.flat ? 1 : k.domain.innerExtent();
+  for (const Node *n : k.nodes) {
+    if (!isContiguousReduce(*n)) continue;
+    if (inLoop.count(n)) return false;
+    // A lane holds the row-buffer elements j = lane mod 16 of its row; a reduction
+    // reads its own lane's elements of a buffered operand only when it covers the row.
+    auto op = group.find(n->operand(0));
+    const bool buffered = op != group.end() && std::count(k.rowBuffered.begin(), k.rowBuffered.end(), op->second);
+    if (buffered && n->operand(0)->type().numElements() != n->type().numElements() * inner) return false;
+  }
+  return true;
+}
+
 KernelEmitter::KernelEmitter(llvm::Module &m, const KernelSpec &k, const TargetInfo &t,
-                             const CodegenOptions &o)
-    : m_(m), k_(k), target_(t), opts_(o), b_(m.getContext()) {
+                             const CodegenOptions &o, LaneGroup *lanes)
+    : m_(m), k_(k), target_(t), opts_(o), b_(m.getContext()), lanes_(lanes) {
   if (o.fastMath) b_.setFastMathFlags(llvm::FastMathFlags::getFast());
   for (const Node *n : k.nodes) inGroup_[n->result()] = n;
 }
@@ -103,19 +195,27 @@ void KernelEmitter::createEntry(const std::string &name, llvm::Function *body) {
 
 void KernelEmitter::emitLoopBody(llvm::Value *begin, llvm::Value *end) {
   const LoopDomain &d = k_.domain;
+  if (lanes_) lane_ = lanes_->lane(b_);
   // Fused kernels: one-element members read everywhere are computed once, up front.
   for (const Node *n : k_.invariant) memo_[n->result()] = generateNode(*n, IrIndex{n->type().shape, {}, i64(0)});
   // All outputs of an index are computed before any is stored: every load of the index
   // precedes every store, so the buffer plan may write an output over a dead input of a
   // flat kernel (in place) without changing what later outputs read.
-  auto storeAll = [&](const std::vector<const Value *> &outs, const std::function<IrIndex(const Value *)> &at) {
+  // With a lane group, values of a whole parallel index are computed by every lane (the
+  // reductions' shuffles need all of them) and stored by lane 0.
+  auto storeAll = [&](const std::vector<const Value *> &outs, const std::function<IrIndex(const Value *)> &at,
+                      bool perIndex) {
     std::vector<llvm::Value *> vals;
     for (const Value *out : outs) vals.push_back(generate(out, at(out)));
-    for (size_t i = 0; i < outs.size(); ++i) b_.CreateStore(vals[i], elementPtr(outs[i], at(outs[i])));
+    auto store = [&] {
+      for (size_t i = 0; i < outs.size(); ++i) b_.CreateStore(vals[i], elementPtr(outs[i], at(outs[i])));
+    };
+    if (lanes_ && perIndex && !outs.empty()) ifThen(b_.CreateICmpEQ(lane_, i64(0)), store);
+    else store();
   };
   if (d.flat) {
     forLoop(begin, end, [&](llvm::Value *i) {
-      storeAll(k_.outputs, [&](const Value *out) { return IrIndex{out->shape(), {}, i}; });
+      storeAll(k_.outputs, [&](const Value *out) { return IrIndex{out->shape(), {}, i}; }, true);
     }, /*vectorize=*/true);
     return;
   }
@@ -124,11 +224,7 @@ void KernelEmitter::emitLoopBody(llvm::Value *begin, llvm::Value *end) {
   const int64_t inner = d.innerExtent();
   const Shape rowShape(d.shape.begin(), d.shape.begin() + static_cast<std::ptrdiff_t>(pd));
   std::vector<const Value *> rowOuts, fullOuts;
-  for (const Value *out : k_.outputs) {
-    const bool hoisted = std::any_of(k_.hoisted.begin(), k_.hoisted.end(),
-                                     [&](const Node *n) { return n->result() == out; });
-    (hoisted || (pd == rank && out->shape() == rowShape) ? rowOuts : fullOuts).push_back(out);
-  }
+  splitOutputs(k_, rowOuts, fullOuts);
   const std::unordered_set<const Node *> hoisted(k_.hoisted.begin(), k_.hoisted.end());
   std::unordered_set<const Node *> buffered(k_.rowBuffered.begin(), k_.rowBuffered.end());
   const Shape innerShape(d.shape.begin() + static_cast<std::ptrdiff_t>(pd), d.shape.end());
@@ -147,10 +243,12 @@ void KernelEmitter::emitLoopBody(llvm::Value *begin, llvm::Value *end) {
     }
   }
   std::unordered_map<const Node *, llvm::AllocaInst *> bufferOf;
+  // A lane keeps only its elements j = lane mod kReduceLanes of a row, at j / kReduceLanes.
+  const int64_t bufLen = lanes_ ? (inner + kReduceLanes - 1) / kReduceLanes : inner;
   for (const Node *n : k_.nodes)
     if (buffered.count(n))
       bufferOf[n] = entryAlloca(
-          llvm::ArrayType::get(storageType(ctx(), n->type().dtype), static_cast<uint64_t>(inner)), "rowbuf");
+          llvm::ArrayType::get(storageType(ctx(), n->type().dtype), static_cast<uint64_t>(bufLen)), "rowbuf");
   forLoop(begin, end, [&](llvm::Value *p) {
     IrIndex outer{rowShape, {}, p};
     std::vector<llvm::Value *> dims = dimsOf(outer);
@@ -169,20 +267,31 @@ void KernelEmitter::emitLoopBody(llvm::Value *begin, llvm::Value *end) {
       } else if (buffered.count(n)) {
         llvm::AllocaInst *buf = bufferOf.at(n);
         llvm::Type *t = storageType(ctx(), n->type().dtype);
-        forLoop(i64(0), i64(inner), [&](llvm::Value *j) {
+        auto fill = [&](llvm::Value *j) {
           std::vector<llvm::Value *> all = dims, in = dimsOf(IrIndex{innerShape, {}, j});
           all.insert(all.end(), in.begin(), in.end());
           llvm::Value *v = generateNode(*n, IrIndex{d.shape, all, b_.CreateAdd(rowBase, j, "", true, true)});
-          b_.CreateStore(v, b_.CreateInBoundsGEP(t, buf, j));
-        }, /*vectorize=*/true, "rb");
+          llvm::Value *at = lanes_ ? b_.CreateLShr(j, i64(4)) : j;
+          b_.CreateStore(v, b_.CreateInBoundsGEP(t, buf, at));
+        };
+        if (lanes_) forLaneStride(inner, fill, "rb");
+        else forLoop(i64(0), i64(inner), fill, /*vectorize=*/true, "rb");
         rowBuf_[n->result()] = buf;
       }
     }
-    storeAll(rowOuts, [&](const Value *) { return outer; });
-    if (!fullOuts.empty()) {
+    storeAll(rowOuts, [&](const Value *) { return outer; }, true);
+    if (!fullOuts.empty() && lanes_) {
+      // The row's elements split over the lanes, by their offset in the row.
+      forLaneStride(inner, [&](llvm::Value *j) {
+        std::vector<llvm::Value *> all = dims, in = dimsOf(IrIndex{innerShape, {}, j});
+        all.insert(all.end(), in.begin(), in.end());
+        llvm::Value *lin = b_.CreateAdd(rowBase, j, "", true, true);
+        storeAll(fullOuts, [&](const Value *) { return IrIndex{d.shape, all, lin}; }, false);
+      }, "e");
+    } else if (!fullOuts.empty()) {
       std::function<void(size_t, llvm::Value *)> nest = [&](size_t dim, llvm::Value *lin) {
         if (dim == rank) {
-          storeAll(fullOuts, [&](const Value *) { return IrIndex{d.shape, dims, lin}; });
+          storeAll(fullOuts, [&](const Value *) { return IrIndex{d.shape, dims, lin}; }, false);
           return;
         }
         const int64_t stride = shapeProduct(d.shape, dim + 1, rank);
@@ -257,6 +366,7 @@ llvm::Value *KernelEmitter::generate(const Value *v, const IrIndex &idx) {
     // row is the linear offset minus the row's base.
     llvm::Type *t = storageType(ctx(), v->dtype());
     llvm::Value *j = b_.CreateSub(linearOf(IrIndex{v->shape(), idx.dims, idx.linear}), rowBase_, "", true, true);
+    if (lanes_) j = b_.CreateLShr(j, i64(4));  // this lane's elements only (emitLoopBody)
     return b_.CreateLoad(t, b_.CreateInBoundsGEP(t, it->second, j));
   }
   if (auto it = inGroup_.find(v); it != inGroup_.end()) return generateNode(*it->second, idx);
@@ -296,6 +406,15 @@ void KernelEmitter::forLoop(llvm::Value *lo, llvm::Value *hi, const std::functio
   }
   exitBB->insertInto(fn_);
   b_.SetInsertPoint(exitBB);
+}
+
+void KernelEmitter::forLaneStride(int64_t n, const std::function<void(llvm::Value *)> &body, const llvm::Twine &name) {
+  static_assert(kReduceLanes == 16, "the shifts below divide by 16");
+  // (n - lane + 15) / 16 iterations, i = lane + 16 t.
+  llvm::Value *trips = b_.CreateLShr(b_.CreateSub(i64(n + kReduceLanes - 1), lane_), i64(4));
+  forLoop(i64(0), trips, [&](llvm::Value *t) {
+    body(b_.CreateAdd(lane_, b_.CreateShl(t, i64(4), "", true, true), "", true, true));
+  }, false, name);
 }
 
 void KernelEmitter::forNest(const std::vector<int64_t> &extents,
@@ -406,8 +525,8 @@ llvm::Value *KernelEmitter::generateNode(const Node &n, const IrIndex &idx) {
 }
 
 llvm::Function *emitKernel(llvm::Module &m, const KernelSpec &k, const std::string &entryName,
-                           const TargetInfo &t, const CodegenOptions &o) {
-  KernelEmitter e(m, k, t, o);
+                           const TargetInfo &t, const CodegenOptions &o, LaneGroup *lanes) {
+  KernelEmitter e(m, k, t, o, lanes);
   return e.emit(entryName);
 }
 

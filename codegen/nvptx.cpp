@@ -36,6 +36,7 @@
 #include "codegen/kernel_emitter.h"
 #include "codegen/llvm_support.h"
 #include "codegen/nvptx_internal.h"
+#include "ir/reduce_order.h"
 
 namespace dlc {
 namespace {
@@ -149,18 +150,71 @@ void internalize(llvm::Module &m, const std::set<std::string> &kernels) {
     if (!g.isDeclaration()) g.setLinkage(llvm::GlobalValue::InternalLinkage);
 }
 
+/// A half warp per parallel index: lane = tid.x mod 16 (blocks and the grid stride are
+/// multiples of 32, so the 16 iterations of an index are 16 consecutive threads of one
+/// warp, which enter and leave the grid-stride loop together). Shuffles name exactly the
+/// half warp (membermask) and stay inside it (segment width 16).
+class HalfWarp final : public cg::LaneGroup {
+ public:
+  llvm::Value *lane(llvm::IRBuilder<> &b) override {
+    llvm::Value *tid = cg::readSreg(b, cg::Sreg::TidX);
+    // The 16 threads of this half of the warp: bits 0-15 or 16-31.
+    mask_ = b.CreateShl(b.getInt32(0xffff), b.CreateAnd(tid, b.getInt32(16)), "halfwarp");
+    return b.CreateZExt(b.CreateAnd(tid, b.getInt32(kReduceLanes - 1)), b.getInt64Ty(), "lane");
+  }
+  llvm::Value *shuffleDown(llvm::IRBuilder<> &b, llvm::Value *v, int offset) override {
+    return shuffle(b, v, b.getInt32(static_cast<uint32_t>(offset)), true);
+  }
+  llvm::Value *fromFirstLane(llvm::IRBuilder<> &b, llvm::Value *v) override {
+    return shuffle(b, v, b.getInt32(0), false);
+  }
+
+ private:
+  /// shfl.sync.down / .idx on any scalar: 32-bit pieces (i1's i8 and f64/i64 too).
+  llvm::Value *shuffle(llvm::IRBuilder<> &b, llvm::Value *v, llvm::Value *lane, bool down) {
+    DL_ASSERT(mask_ != nullptr, "lane() first");
+    // c = ((32 - width) << 8) | 31: segments of 16 lanes, clamped at their last lane.
+    llvm::Value *c = b.getInt32(((32 - kReduceLanes) << 8) | 31);
+    llvm::Type *t = v->getType();
+    if (t->isFloatTy()) {
+      const auto id = down ? llvm::Intrinsic::nvvm_shfl_sync_down_f32 : llvm::Intrinsic::nvvm_shfl_sync_idx_f32;
+      return b.CreateIntrinsic(id, {}, {mask_, v, lane, c});
+    }
+    const auto id = down ? llvm::Intrinsic::nvvm_shfl_sync_down_i32 : llvm::Intrinsic::nvvm_shfl_sync_idx_i32;
+    const unsigned bits = static_cast<unsigned>(t->getPrimitiveSizeInBits());
+    llvm::Value *x = b.CreateBitCast(v, b.getIntNTy(bits));
+    if (bits <= 32) {
+      llvm::Value *r = b.CreateIntrinsic(id, {}, {mask_, b.CreateZExt(x, b.getInt32Ty()), lane, c});
+      return b.CreateBitCast(b.CreateTrunc(r, b.getIntNTy(bits)), t);
+    }
+    DL_ASSERT(bits == 64, "a 64-bit scalar");
+    llvm::Value *lo = b.CreateIntrinsic(id, {}, {mask_, b.CreateTrunc(x, b.getInt32Ty()), lane, c});
+    llvm::Value *hi = b.CreateIntrinsic(id, {}, {mask_, b.CreateTrunc(b.CreateLShr(x, 32), b.getInt32Ty()), lane, c});
+    llvm::Value *r = b.CreateOr(b.CreateZExt(lo, b.getInt64Ty()), b.CreateShl(b.CreateZExt(hi, b.getInt64Ty()), 32));
+    return b.CreateBitCast(r, t);
+  }
+  llvm::Value *mask_ = nullptr;
+};
+
 /// The grid-stride kernel around the CPU emitter's body.
 llvm::Function *emitLoopKernel(llvm::Module &m, const KernelSpec &k, const TargetInfo &t,
                                const CodegenOptions &opts, GpuLaunch &launch) {
   const std::string cpuName = k.name + ".cpu";
-  llvm::Function *cpuEntry = cg::emitKernel(m, k, cpuName, t, opts);
+  // Kernels with contiguous reductions: a half warp per parallel index (sharesRows).
+  HalfWarp halfWarp;
+  const bool rows = cg::sharesRows(k);
+  llvm::Function *cpuEntry = cg::emitKernel(m, k, cpuName, t, opts, rows ? &halfWarp : nullptr);
   cpuEntry->eraseFromParent();
   llvm::Function *body = m.getFunction(cpuName + ".body");
   DL_ASSERT(body != nullptr, "the kernel emitter wrote no body");
+  // Its shuffles need the half warp together: no transformation may make them divergent.
+  if (rows) body->addFnAttr(llvm::Attribute::Convergent);
 
   const int64_t extent = k.root().type().numElements() > 0 ? k.domain.parallelExtent() : 0;
-  const int64_t per = k.domain.flat && extent >= kFlatVector && extent % kFlatVector == 0 ? kFlatVector : 1;
-  launch.iterations = extent / per;
+  const int64_t per =
+      !rows && k.domain.flat && extent >= kFlatVector && extent % kFlatVector == 0 ? kFlatVector : 1;
+  launch.threadsPerIndex = rows ? static_cast<int>(kReduceLanes) : 1;
+  launch.iterations = extent / per * launch.threadsPerIndex;
 
   llvm::Function *f = cg::createGpuKernel(m, k.name, k.numBuffers(), kGpuBlockThreads);
   // A flat kernel reads and writes element i of every full-size buffer and nothing else
@@ -188,7 +242,9 @@ llvm::Function *emitLoopKernel(llvm::Module &m, const KernelSpec &k, const Targe
   p->addIncoming(start, entry);
   std::vector<llvm::Value *> args;
   for (llvm::Argument &a : f->args()) args.push_back(&a);
-  llvm::Value *begin = per == 1 ? static_cast<llvm::Value *>(p) : b.CreateMul(p, b.getInt64(per), "", true, true);
+  llvm::Value *begin = rows       ? b.CreateLShr(p, b.getInt64(4), "index")  // iteration 16 i + lane: index i
+                      : per == 1 ? static_cast<llvm::Value *>(p)
+                                 : b.CreateMul(p, b.getInt64(per), "", true, true);
   // A small body's loop over `per` elements is unrolled by LLVM and its accesses merged
   // into 128-bit ones. A body with costly math (exp, tanh, division) is too large to be
   // unrolled: it is called once per element instead, straight-line, so that with the
@@ -345,6 +401,7 @@ Expected<std::string> emitGpuKernels(const Function &f, EmitKind kind, const Cod
     const GpuLaunch &l = launches.front();
     std::string how = l.fixedGrid ? fmt::format("grid {}x{}x{} of {} threads", l.grid[0], l.grid[1], l.grid[2], l.block)
                                   : fmt::format("grid-stride over {} iterations", l.iterations);
+    if (l.threadsPerIndex > 1) how += fmt::format(" ({} threads per index)", l.threadsPerIndex);
     out += fmt::format("\n{} kernel {}: {} -> {}, {}\n", comment, k.name, k.root().mnemonic(),
                        typeString(k.root().type()), how);
     if (kind != EmitKind::LlvmIR) {

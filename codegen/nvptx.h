@@ -11,9 +11,12 @@
 // - Loop kernels: the CPU emitter's body (kernel_emitter.h), called for one parallel
 //   index at a time from a grid-stride loop over the kernel's parallel space. A flat
 //   (elementwise) kernel handles kFlatVector consecutive elements per iteration so that
-//   its loads and stores become 128-bit vector accesses; a reduction or any other
-//   kernel with inner loops runs one thread per parallel index (an output row), with
-//   the interpreter's sequential order, so results are those of the CPU backend.
+//   its loads and stores become 128-bit vector accesses. A kernel with a contiguous
+//   reduction (ir/reduce_order.h) runs a half warp (16 threads) per parallel index:
+//   thread l accumulates the canonical order's partial sum l, warp shuffles combine the
+//   16 in its fixed tree, so results are bitwise the CPU backend's. Any other kernel
+//   with inner loops runs one thread per parallel index (an output row), with the
+//   interpreter's sequential order.
 // - MatMul kernels: a shared-memory tiled GEMM (nvptx_gemm.cpp), 64x64 tiles of C per
 //   256-thread block, 4x4 outputs per thread, each C element one fma chain over k
 //   ascending from +0 (the interpreter's order), with the fused bias + ReLU epilogue.
@@ -65,6 +68,9 @@ struct GpuLaunch {
   /// Grid-stride kernels: iterations of the loop (each thread takes iterations
   /// tid, tid + gridThreads, ...); the runtime picks the grid. 0: nothing to do.
   int64_t iterations = 0;
+  /// Consecutive iterations (threads) that share one parallel index: kReduceLanes for
+  /// Loop kernels with contiguous reductions (a half warp per row), else 1.
+  int threadsPerIndex = 1;
   /// The GEMM: a fixed grid (x: column tiles, y: row tiles, z: batch).
   bool fixedGrid = false;
   int64_t grid[3] = {1, 1, 1};
