@@ -26,6 +26,9 @@ constexpr int kJitErrorLogSize = 6;       // CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES
 /// the synchronous cuMemcpyHtoD runs, so a launch never starts before an upload's DMA
 /// has finished.
 constexpr unsigned kStreamBlocking = 0;
+/// CU_STREAM_CAPTURE_MODE_THREAD_LOCAL: only this thread's unsafe calls (a synchronous
+/// copy, a synchronize) are refused while it captures.
+constexpr int kCaptureThreadLocal = 1;
 }  // namespace
 
 struct Driver::Api {
@@ -54,6 +57,13 @@ struct Driver::Api {
   Result (*eventSynchronize)(Handle);
   Result (*eventElapsedTime)(float *, Handle, Handle);
   Result (*eventDestroy)(Handle);
+  // Graphs: optional (hasGraphs()).
+  Result (*streamBeginCapture)(Handle, int) = nullptr;
+  Result (*streamEndCapture)(Handle, Handle *) = nullptr;
+  Result (*graphInstantiate)(Handle *, Handle, unsigned long long) = nullptr;
+  Result (*graphLaunch)(Handle, Handle) = nullptr;
+  Result (*graphExecDestroy)(Handle) = nullptr;
+  Result (*graphDestroy)(Handle) = nullptr;
   Result (*getErrorName)(Result, const char **);
   Result (*getErrorString)(Result, const char **);
 };
@@ -132,6 +142,19 @@ Expected<Driver *> Driver::get() {
   sym(a.eventDestroy, "cuEventDestroy_v2");
   if (!missing.empty())
     return fail(fmt::format("the CUDA driver '{}' lacks {} (a driver for CUDA 11.8 or newer is needed)", path, missing));
+  // Optional: without them every launch goes to the stream.
+  std::string noGraphs;
+  auto optional = [&](auto &fn, const char *name) {
+    fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(lib, name));
+    if (!fn) noGraphs += name;
+  };
+  optional(a.streamBeginCapture, "cuStreamBeginCapture_v2");
+  optional(a.streamEndCapture, "cuStreamEndCapture");
+  optional(a.graphInstantiate, "cuGraphInstantiateWithFlags");
+  optional(a.graphLaunch, "cuGraphLaunch");
+  optional(a.graphExecDestroy, "cuGraphExecDestroy");
+  optional(a.graphDestroy, "cuGraphDestroy");
+  if (!noGraphs.empty()) a.graphLaunch = nullptr;  // hasGraphs() is false
 
   if (auto ok = d->check(a.init(0), "cuInit"); !ok)
     return fail(fmt::format("--target=cuda: the CUDA driver cannot start ({}); is there an NVIDIA GPU?",
@@ -225,6 +248,31 @@ Expected<void> Driver::launch(void *fn, const int64_t grid[3], int block, std::v
                                   static_cast<unsigned>(grid[2]), static_cast<unsigned>(block), 1, 1, 0, stream_,
                                   params.data(), nullptr),
                "cuLaunchKernel");
+}
+
+bool Driver::hasGraphs() const { return api_->graphLaunch != nullptr; }
+
+Expected<void> Driver::beginCapture() {
+  if (!hasGraphs()) return makeError(Location{}, "the CUDA driver has no graph entry points");
+  api_->ctxSetCurrent(context_);
+  return check(api_->streamBeginCapture(stream_, kCaptureThreadLocal), "cuStreamBeginCapture");
+}
+
+Expected<void *> Driver::endCapture() {
+  Handle graph = nullptr, exec = nullptr;
+  if (auto ok = check(api_->streamEndCapture(stream_, &graph), "cuStreamEndCapture"); !ok) return ok.takeError();
+  Expected<void> ok = check(api_->graphInstantiate(&exec, graph, 0), "cuGraphInstantiateWithFlags");
+  api_->graphDestroy(graph);  // the instantiated graph is independent of it
+  if (!ok) return ok.takeError();
+  return exec;
+}
+
+Expected<void> Driver::launchGraph(void *graph) {
+  return check(api_->graphLaunch(graph, stream_), "cuGraphLaunch");
+}
+
+void Driver::destroyGraph(void *graph) {
+  if (graph && hasGraphs()) api_->graphExecDestroy(graph);
 }
 
 Expected<void *> Driver::recordEvent() {

@@ -49,6 +49,17 @@ class Driver {
   /// Launches \p fn on the stream with pointer arguments \p args.
   Expected<void> launch(void *fn, const int64_t grid[3], int block, std::vector<DevicePtr> &args);
 
+  /// CUDA graphs (optional entry points, CUDA 11.4+): the stream's work between
+  /// beginCapture() and endCapture() is recorded, not run, and instantiated as one graph
+  /// that launchGraph() replays with a single call. hasGraphs() is false when the driver
+  /// lacks any of the entry points (callers then launch on the stream).
+  bool hasGraphs() const;
+  Expected<void> beginCapture();
+  /// Ends the capture; the instantiated graph (destroy it with destroyGraph()).
+  Expected<void *> endCapture();
+  Expected<void> launchGraph(void *graph);
+  void destroyGraph(void *graph);
+
   /// Events on the stream: elapsed milliseconds between two records.
   Expected<void *> recordEvent();
   Expected<float> elapsedMs(void *start, void *end);

@@ -34,9 +34,13 @@ struct CudaExecutable::Impl {
   std::vector<size_t> resultSlots;
   std::vector<int> resultAliases;
   std::vector<cuda::DevicePtr> launchArgs;
+  bool wantGraph = false;
+  void *graph = nullptr;  ///< the instantiated graph of the schedule
+  std::string graphNote;
 
   ~Impl() {
     if (!drv) return;
+    drv->destroyGraph(graph);
     for (cuda::DevicePtr p : argBufs) drv->free(p);
     for (cuda::DevicePtr p : resultBufs) drv->free(p);
     drv->free(arena);
@@ -155,9 +159,47 @@ Expected<void> CudaExecutable::setArguments(std::span<const HostTensor> args) {
   return {};
 }
 
+void CudaExecutable::useGraph(bool on) {
+  Impl &im = *impl_;
+  im.wantGraph = on;
+  im.graphNote.clear();
+  if (!on) {
+    im.drv->destroyGraph(im.graph);
+    im.graph = nullptr;
+  } else if (!im.drv->hasGraphs()) {
+    im.wantGraph = false;
+    im.graphNote = "the CUDA driver has no graph entry points (cuStreamBeginCapture_v2, cuGraphInstantiateWithFlags, "
+                   "cuGraphLaunch, ...): launching kernel by kernel";
+  }
+}
+
+bool CudaExecutable::usingGraph() const { return impl_->graph != nullptr; }
+
+std::string CudaExecutable::graphNote() const { return impl_->graphNote; }
+
 Expected<void> CudaExecutable::launch() {
   Impl &im = *impl_;
   im.drv->makeCurrent();
+  if (im.wantGraph && !im.graph) {
+    // Capture once; a failure falls back to the stream for good.
+    Expected<void> ok = im.drv->beginCapture();
+    Expected<void> queued = ok ? enqueue() : Expected<void>();
+    Expected<void *> g = ok ? im.drv->endCapture() : Expected<void *>(nullptr);
+    if (ok && queued && g) {
+      im.graph = *g;
+    } else {
+      if (g && *g) im.drv->destroyGraph(*g);
+      im.wantGraph = false;
+      const std::string why = !ok ? ok.error().message() : !queued ? queued.error().message() : g.error().message();
+      im.graphNote = "cannot capture the step as a CUDA graph (" + why + "): launching kernel by kernel";
+    }
+  }
+  if (im.graph) return im.drv->launchGraph(im.graph);
+  return enqueue();
+}
+
+Expected<void> CudaExecutable::enqueue() {
+  Impl &im = *impl_;
   const int64_t maxBlocks = std::max(1, im.drv->multiprocessors()) * int64_t{32};
   for (Impl::Step &step : im.steps) {
     const GpuLaunch &l = step.launch;
@@ -186,18 +228,32 @@ Expected<void> CudaExecutable::launch() {
 Expected<void> CudaExecutable::synchronize() { return impl_->drv->synchronize(); }
 
 Expected<std::vector<HostTensor>> CudaExecutable::results() {
-  Impl &im = *impl_;
   std::vector<HostTensor> out;
-  for (size_t r = 0; r < im.resultSlots.size(); ++r) {
-    const size_t s = im.resultSlots[r];
-    const int a = im.resultAliases[r];
-    HostTensor t(im.slots[s].type);
-    const cuda::DevicePtr src = a >= 0 ? im.argBufs[static_cast<size_t>(a)] : im.ptrs[s];
-    if (Expected<void> ok = im.drv->copyToHost(t.raw(), src, static_cast<size_t>(t.numBytes())); !ok)
-      return ok.takeError();
+  for (size_t r = 0; r < impl_->resultSlots.size(); ++r) {
+    DL_TRY(HostTensor t, result(r));
     out.push_back(std::move(t));
   }
   return out;
+}
+
+Expected<void> CudaExecutable::setArgument(size_t i, const HostTensor &value) {
+  Impl &im = *impl_;
+  if (i >= im.argTypes.size()) return makeError(Location{}, "'@{}' has no argument {}", im.name, i + 1);
+  if (value.type() != im.argTypes[i])
+    return makeError(Location{}, "'@{}' argument {} expects {}, got {}", im.name, i + 1, im.argTypes[i], value.type());
+  return im.drv->copyToDevice(im.argBufs[i], value.raw(), static_cast<size_t>(value.numBytes()));
+}
+
+Expected<HostTensor> CudaExecutable::result(size_t r) {
+  Impl &im = *impl_;
+  if (r >= im.resultSlots.size()) return makeError(Location{}, "'@{}' has no result {}", im.name, r);
+  const size_t s = im.resultSlots[r];
+  const int a = im.resultAliases[r];
+  HostTensor t(im.slots[s].type);
+  const cuda::DevicePtr src = a >= 0 ? im.argBufs[static_cast<size_t>(a)] : im.ptrs[s];
+  if (Expected<void> ok = im.drv->copyToHost(t.raw(), src, static_cast<size_t>(t.numBytes())); !ok)
+    return ok.takeError();
+  return t;
 }
 
 Expected<HostTensor> CudaExecutable::argument(size_t i) {

@@ -45,14 +45,29 @@ class CudaExecutable {
 
   /// Uploads \p args (which must match the signature) into the device buffers.
   Expected<void> setArguments(std::span<const HostTensor> args);
-  /// Runs the schedule once on the device buffers; asynchronous (results() waits).
+  /// Uploads argument \p i only (a training batch, the learning rate).
+  Expected<void> setArgument(size_t i, const HostTensor &value);
+  /// Runs the schedule once on the device buffers (as a graph after useGraph(true));
+  /// asynchronous (results() waits).
   Expected<void> launch();
   /// Waits for the launches so far.
   Expected<void> synchronize();
   /// Downloads every result (aliased ones from their argument's buffer).
   Expected<std::vector<HostTensor>> results();
+  /// Downloads result \p r only (a training step's loss).
+  Expected<HostTensor> result(size_t r);
   /// Downloads argument \p i (after launches: the updated parameter).
   Expected<HostTensor> argument(size_t i);
+
+  /// With \p on (and a driver that has CUDA graphs), the next launch() captures the
+  /// schedule into a CUDA graph once and every launch() replays it with one driver call
+  /// (the buffers never move, so the captured launches stay valid). Where the driver has
+  /// no graphs or the capture fails, launches go to the stream; graphNote() says why.
+  void useGraph(bool on);
+  /// True once launches replay a graph.
+  bool usingGraph() const;
+  /// Why graphs are not used (empty when they are, or were not asked for).
+  std::string graphNote() const;
   /// setArguments + launch + results.
   Expected<std::vector<HostTensor>> run(std::span<const HostTensor> args);
   /// Milliseconds of GPU time per launch() over \p reps launches (CUDA events).
@@ -67,6 +82,8 @@ class CudaExecutable {
 
  private:
   CudaExecutable() = default;
+  /// The schedule's launches and copies, on the stream.
+  Expected<void> enqueue();
   struct Impl;
   std::unique_ptr<Impl> impl_;
   std::string ptx_;

@@ -81,6 +81,10 @@ GpuFlags gpuFlags(benchCommand, /*withTarget=*/false);  // --gpu-arch, --libdevi
 cl::opt<bool> compareCpu("compare-cpu",
                          cl::desc("--target=cuda: compare the first run's results with the CPU backend's"),
                          cl::sub(benchCommand), cl::cat(dlcCategory()));
+cl::opt<bool> cudaGraph("cuda-graph",
+                        cl::desc("--target=cuda: replay each timed launch as one CUDA graph when the driver has "
+                                 "them (default on)"),
+                        cl::init(true), cl::sub(benchCommand), cl::cat(dlcCategory()));
 cl::opt<double> tolerance("tolerance",
                           cl::desc("--compare-cpu: allowed max |gpu - cpu| relative to max |cpu| (default 0: bitwise)"),
                           cl::init(0.0), cl::sub(benchCommand), cl::cat(dlcCategory()));
@@ -265,7 +269,8 @@ int benchCaseGpu(const BenchCase &c, const std::vector<bool> &fuse, const Execut
     const bench::WorkCounts work = bench::countWork(*c.function, co.plan);
     std::vector<HostTensor> gpuOut;
     Expected<GpuTiming> t =
-        timeOnGpu(*c.function, c.inputs, co, std::max<int>(warmup, 1), reps, compareCpu ? &gpuOut : nullptr);
+        timeOnGpu(*c.function, c.inputs, co, std::max<int>(warmup, 1), reps, compareCpu ? &gpuOut : nullptr,
+                  cudaGraph);
     if (!t) return fail(c.id + " on the GPU: " + errorText(t.error()));
     bool same = true;
     if (compareCpu) {
@@ -285,15 +290,17 @@ int benchCaseGpu(const BenchCase &c, const std::vector<bool> &fuse, const Execut
       llvm::outs() << fmt::format(
           "{{\"workload\": {}, \"id\": {}, \"part\": {}, \"variant\": \"{}\", \"target\": \"cuda\", "
           "\"device\": {}, \"batch\": {}, \"median_ms\": {}, \"min_ms\": {}, \"reps\": {}, \"kernels\": {}, "
-          "\"min_bytes\": {}, \"flops\": {}, \"gflops\": {}, \"gbps\": {}, \"compile_ms\": {}}}\n",
+          "\"min_bytes\": {}, \"flops\": {}, \"gflops\": {}, \"gbps\": {}, \"compile_ms\": {}, \"graph\": {}}}\n",
           jsonString(c.workload), jsonString(c.id), jsonString(c.part), f ? "fused" : "unfused",
           jsonString(t->device), batchJson(c), jsonNumber(t->medianMs), jsonNumber(t->minMs), t->reps, t->kernels,
-          work.minBytes, work.flops, jsonNumber(gflops), jsonNumber(gbps), jsonNumber(t->compileMs));
+          work.minBytes, work.flops, jsonNumber(gflops), jsonNumber(gbps), jsonNumber(t->compileMs),
+          t->graph ? "true" : "false");
     else
       llvm::outs() << fmt::format("{} on {} ({}): min {:.4g} ms, median {:.4g} ms over {} reps, {} kernels, "
-                                  "{:.1f} GB/s, {:.1f} GFLOP/s, compile {:.0f} ms\n",
+                                  "{:.1f} GB/s, {:.1f} GFLOP/s, compile {:.0f} ms{}\n",
                                   c.id, t->device, f ? "fused" : "unfused", t->minMs, t->medianMs, t->reps,
-                                  t->kernels, gbps, gflops, t->compileMs);
+                                  t->kernels, gbps, gflops, t->compileMs,
+                                  t->graph ? ", one CUDA graph" : t->graphNote.empty() ? "" : "; " + t->graphNote);
     llvm::outs().flush();
     if (!same) return fail(c.id + ": the GPU results differ from the CPU's beyond --tolerance");
   }

@@ -15,7 +15,9 @@
 #include "runtime/data/idx.h"
 #include "runtime/data/loader.h"
 #include "runtime/executable.h"
+#include "runtime/cuda_executable.h"
 #include "tools/codegen_flags.h"
+#include "tools/gpu_flags.h"
 #include "tools/tool_support.h"
 #include "tools/train_progress.h"
 #include "train/trainer.h"
@@ -80,6 +82,11 @@ cl::opt<std::string> resumePath("resume", cl::desc("Resume from a checkpoint wri
 cl::opt<std::string> progressMode("progress", cl::desc("auto (a bar on a terminal, else lines), bar, lines, none"),
                                   cl::init("auto"), cl::sub(trainCommand), cl::cat(dlcCategory()));
 CodegenFlags codegenFlags(trainCommand);
+GpuFlags trainGpuFlags(trainCommand);
+cl::opt<bool> cudaGraph("cuda-graph",
+                        cl::desc("--target=cuda: replay the training step as one CUDA graph when the driver "
+                                 "has them (default on; --cuda-graph=false launches kernel by kernel)"),
+                        cl::init(true), cl::sub(trainCommand), cl::cat(dlcCategory()));
 
 double since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
@@ -262,6 +269,10 @@ int runTrain() {
   to.fuse = !unfused;
   to.keepDenormals = keepDenormals;
   to.codegen = codegenFlags.toOptions();
+  if (std::string bad = trainGpuFlags.checkTarget(); !bad.empty()) return fail(bad);
+  to.cuda = trainGpuFlags.cuda();
+  to.gpu = trainGpuFlags.toOptions(keepDenormals);
+  to.cudaGraph = cudaGraph;
   Expected<std::unique_ptr<Trainer>> tr = Trainer::create(std::move(*m), to);
   if (!tr) return fail(tr.error(), src);
   Trainer &trainer = **tr;
@@ -272,6 +283,9 @@ int runTrain() {
               trainer.stepExecutable().numThreads(), unfused ? "unfused" : "fused",
               trainer.stepExecutable().kernelNames().size(), trainer.evalExecutable().kernelNames().size(),
               trainer.compileSeconds(), loadSeconds);
+  if (CudaExecutable *gpu = trainer.gpuStepExecutable())
+    std::printf("training step on %s (--target=cuda): %zu kernels, parameters resident on the device\n",
+                gpu->deviceName().c_str(), gpu->numKernels());
   if (!resumePath.empty()) {
     Expected<data::Metadata> md = trainer.load(resumePath);
     if (!md) return fail(md.error());
@@ -311,6 +325,11 @@ int runTrain() {
       Expected<float> loss = trainer.step(x, y);
       if (!loss) return fail(loss.error());
       stepSeconds += since(ts);
+      if (CudaExecutable *gpu = trainer.gpuStepExecutable(); gpu && stepsRun == 0 && !quiet)
+        std::printf("%s\n", gpu->usingGraph() ? "the training step runs as one CUDA graph"
+                                             : ("CUDA graph: " + (gpu->graphNote().empty() ? std::string("off")
+                                                                                           : gpu->graphNote()))
+                                                   .c_str());
       ++stepsRun;
       lossSum += *loss;
       if (log) log->step(epoch + 1, trainer.stepsTaken(), *loss, stepLr, since(t0));

@@ -9,6 +9,7 @@
 #include "passes/optimizers.h"
 #include "passes/pipeline.h"
 #include "passes/train_step.h"
+#include "runtime/cuda_executable.h"
 #include "runtime/data/loader.h"
 #include "runtime/executable.h"
 
@@ -132,6 +133,15 @@ Expected<std::unique_ptr<Trainer>> Trainer::create(Model model, const TrainerOpt
   eo.plan.fuse = opts.fuse;
   DL_TRY(t->stepExe_, Executable::compile(step, eo));
   DL_TRY(t->evalExe_, Executable::compile(*t->evalFn_, eo));
+  if (opts.cuda) {
+    CudaOptions co;
+    co.codegen = eo.codegen;
+    co.gpu = opts.gpu;
+    co.gpu.flushDenormals = !opts.keepDenormals;
+    co.plan = eo.plan;
+    DL_TRY(t->gpuStep_, CudaExecutable::compile(step, co));
+    t->gpuStep_->useGraph(opts.cudaGraph);
+  }
 
   for (const Parameter &p : t->model_.params) t->args_.push_back(p.initial);
   for (size_t i = nParams; i < step.numArgs(); ++i) t->args_.emplace_back(step.arg(i)->type());
@@ -158,10 +168,30 @@ Expected<float> Trainer::step(std::span<const HostTensor> inputs) {
   args_.back() = HostTensor::full(f32({}), learningRate());
   // Parameters and optimizer state are donated: the step updates them in args_ in place
   // (no copy per step); only the loss lands in stepOut_.
+  if (gpuStep_) {
+    // Parameters and state stay on the device; only what changed goes up.
+    for (size_t i = deviceStale_ ? 0 : first; i < args_.size(); ++i)
+      if (Expected<void> ok = gpuStep_->setArgument(i, args_[i]); !ok) return ok.takeError();
+    deviceStale_ = false;
+    if (Expected<void> ok = gpuStep_->launch(); !ok) return ok.takeError();
+    hostStale_ = true;
+    DL_TRY(HostTensor loss, gpuStep_->result(stepFn_->results().size() - 1));
+    ++steps_;
+    return static_cast<float>(lossValue(loss));
+  }
   if (stepOut_.size() != stepFn_->results().size()) stepOut_.resize(stepFn_->results().size());
   if (Expected<void> ok = stepExe_->runInPlace(args_, stepOut_); !ok) return ok.takeError();
   ++steps_;
   return static_cast<float>(lossValue(stepOut_.back()));
+}
+
+Expected<void> Trainer::pullFromDevice() const {
+  if (!gpuStep_ || !hostStale_) return {};
+  for (size_t i = 0; i < numParams_ + numState_; ++i) {
+    DL_TRY(args_[i], gpuStep_->argument(i));
+  }
+  hostStale_ = false;
+  return {};
 }
 
 Expected<float> Trainer::step(const HostTensor &x, const HostTensor &labels) {
@@ -206,6 +236,7 @@ Expected<BatchEval> Trainer::evaluateBatch(std::span<const HostTensor> inputs, i
   if (inputs.size() != inputNames_.size())
     return makeError(noLoc(), "Trainer::evaluateBatch: expected {} inputs, got {}", inputNames_.size(),
                      inputs.size());
+  if (Expected<void> ok = pullFromDevice(); !ok) return ok.takeError();
   std::vector<HostTensor> in(args_.begin(), args_.begin() + static_cast<std::ptrdiff_t>(numParams_));
   for (const HostTensor &t : inputs) in.push_back(t);
   DL_TRY(std::vector<HostTensor> out, evalExe_->run(in));
@@ -231,6 +262,7 @@ Expected<EvalSummary> Trainer::evaluate(const HostTensor &inputs, const HostTens
     return makeError(noLoc(), "Trainer::evaluate: batches of the data are ({}, {}), the model takes ({}, {})",
                      loader.inputBatchType(), loader.labelBatchType(), inputTypes_[0], inputTypes_[1]);
   const int64_t n = limit > 0 ? std::min(limit, loader.size()) : loader.size();
+  if (Expected<void> ok = pullFromDevice(); !ok) return ok.takeError();
   std::vector<HostTensor> in(args_.begin(), args_.begin() + static_cast<std::ptrdiff_t>(numParams_));
   in.push_back(loader.makeInputBatch());
   in.push_back(loader.makeLabelBatch());
@@ -256,6 +288,7 @@ Expected<EvalSummary> Trainer::evaluate(const HostTensor &inputs, const HostTens
 }
 
 const HostTensor *Trainer::parameter(std::string_view name) const {
+  if (!pullFromDevice()) return nullptr;
   for (size_t i = 0; i < numParams_; ++i)
     if (paramNames_[i] == name) return &args_[i];
   return nullptr;
@@ -266,19 +299,23 @@ Expected<void> Trainer::setParameter(std::string_view name, HostTensor value) {
     if (paramNames_[i] != name) continue;
     if (value.type() != args_[i].type())
       return makeError(noLoc(), "parameter '{}' is {}, not {}", name, args_[i].type(), value.type());
+    if (Expected<void> ok = pullFromDevice(); !ok) return ok.takeError();
     args_[i] = std::move(value);
+    deviceStale_ = true;
     return {};
   }
   return makeError(noLoc(), "no parameter '{}' (parameters: {})", name, fmt::join(paramNames_, ", "));
 }
 
 std::vector<data::TensorRef> Trainer::optimizerState() const {
+  (void)pullFromDevice();  // a failed download leaves the last host copy
   std::vector<data::TensorRef> refs;
   for (size_t j = 0; j < numState_; ++j) refs.push_back({stateNames_[j], &args_[numParams_ + j]});
   return refs;
 }
 
 Expected<void> Trainer::save(const std::string &path, const data::Metadata &extra) const {
+  if (Expected<void> ok = pullFromDevice(); !ok) return ok.takeError();
   std::vector<data::TensorRef> refs;
   for (size_t i = 0; i < numParams_; ++i) refs.push_back({paramNames_[i], &args_[i]});
   for (data::TensorRef &r : optimizerState()) refs.push_back(std::move(r));
@@ -324,6 +361,8 @@ Expected<data::Metadata> Trainer::load(const std::string &path) {
       return makeError(noLoc(), "{}: bad metadata dlc.steps = '{}'", path, it->second);
     steps = v;
   }
+  if (Expected<void> ok = pullFromDevice(); !ok) return ok.takeError();
+  deviceStale_ = true;
   for (data::NamedTensor &t : ck.tensors) {
     for (size_t i = 0; i < numParams_ + numState_; ++i) {
       const std::string &name = i < numParams_ ? paramNames_[i] : stateNames_[i - numParams_];
@@ -336,6 +375,8 @@ Expected<data::Metadata> Trainer::load(const std::string &path) {
 
 Expected<data::Metadata> Trainer::loadParameters(const std::string &path) {
   DL_TRY(data::Checkpoint ck, readCheckpoint(path, true));
+  if (Expected<void> ok = pullFromDevice(); !ok) return ok.takeError();
+  deviceStale_ = true;
   for (data::NamedTensor &t : ck.tensors)
     for (size_t i = 0; i < numParams_; ++i)
       if (paramNames_[i] == t.name) args_[i] = std::move(t.tensor);

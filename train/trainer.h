@@ -41,6 +41,12 @@
 // changes nothing then. loadParameters() reads only the parameters (fine-tuning,
 // evaluation) and accepts files with extra tensors.
 //
+// On a GPU (TrainerOptions::cuda) the step runs there with parameters and optimizer
+// state resident on the device (as one CUDA graph when the driver has them); the batch
+// and learning rate are uploaded and the loss downloaded per step. The GPU's kernels
+// follow the CPU's numerics (docs/gpu.md), so with --math=vector and --keep-denormals a
+// GPU run should equal the CPU run bitwise.
+//
 // Numerics: kernels flush denormals by default (runtime/executable.h); results do not
 // depend on TrainerOptions::threads, and fused equals unfused bitwise for elementwise
 // work, so a run is reproducible from its seed and a resumed run equals an
@@ -59,6 +65,7 @@
 #include <string_view>
 #include <vector>
 
+#include "codegen/nvptx.h"
 #include "codegen/options.h"
 #include "frontend/graph.h"
 #include "ir/diagnostic.h"
@@ -70,6 +77,7 @@
 namespace dlc {
 
 class Executable;
+class CudaExecutable;
 
 struct TrainerOptions {
   OptimizerConfig optimizer = Adam{};
@@ -87,6 +95,15 @@ struct TrainerOptions {
   CodegenOptions codegen;
   /// Passes run on the training step and the evaluation function before compiling.
   std::string pipeline = "simplify,cse,dce";
+  /// Run the training step on an NVIDIA GPU (codegen/nvptx.h, runtime/cuda_executable.h):
+  /// parameters and optimizer state stay on the device between steps; each step uploads
+  /// the batch and the learning rate and downloads the loss. Evaluation, parameter()
+  /// and save() first download the parameters and state (evaluation runs on the CPU).
+  bool cuda = false;
+  /// --target=cuda: the GPU (its `flushDenormals` is replaced by !keepDenormals).
+  GpuOptions gpu;
+  /// --target=cuda: replay the whole step as one CUDA graph when the driver has them.
+  bool cudaGraph = true;
 };
 
 /// The evaluation of one batch.
@@ -166,10 +183,14 @@ class Trainer {
   /// Wall time of create(): building, passes and JIT compilation, in seconds.
   double compileSeconds() const { return compileSeconds_; }
   const TrainerOptions &options() const { return opts_; }
+  /// The GPU's training step (TrainerOptions::cuda), else nullptr.
+  CudaExecutable *gpuStepExecutable() { return gpuStep_.get(); }
 
  private:
   Trainer() = default;
   Expected<data::Checkpoint> readCheckpoint(const std::string &path, bool paramsOnly) const;
+  /// GPU: downloads parameters and state into args_ when the device's are newer.
+  Expected<void> pullFromDevice() const;
 
   TrainerOptions opts_;
   Model model_;
@@ -178,8 +199,13 @@ class Trainer {
   std::unique_ptr<Executable> stepExe_, evalExe_;
   std::vector<std::string> paramNames_, stateNames_, inputNames_;
   std::vector<TensorType> inputTypes_;
-  /// Arguments of the step: params..., state..., inputs..., lr.
-  std::vector<HostTensor> args_;
+  /// Arguments of the step: params..., state..., inputs..., lr. On the GPU the
+  /// parameters and state here are stale while hostStale_ (pullFromDevice()), and the
+  /// device's while deviceStale_ (uploaded before the next step).
+  mutable std::vector<HostTensor> args_;
+  std::unique_ptr<CudaExecutable> gpuStep_;
+  mutable bool hostStale_ = false;
+  bool deviceStale_ = true;
   /// Results of the last step (only the loss is written here; the rest alias args_).
   std::vector<HostTensor> stepOut_;
   size_t numParams_ = 0, numState_ = 0;

@@ -10,6 +10,14 @@
 // parameters); FAKE_CUDA_FAIL_LOAD=1 makes the module load fail with a log message.
 // Any violation prints `fake-cuda: error: ...` and fails the call.
 //
+// CUDA graphs by stream capture: between cuStreamBeginCapture_v2 and cuStreamEndCapture
+// launches and device copies are checked and recorded, not run, and a synchronous call
+// (cuStreamSynchronize, cuMemcpyHtoD/DtoH) fails as the real driver's capture does;
+// cuGraphLaunch replays the recorded nodes (checks again, runs the copies; with
+// FAKE_CUDA_LOG it prints `graph launch of N nodes` and each launch).
+// FAKE_CUDA_NO_GRAPHS=1 makes the graph entry points fail as if the driver had none
+// usable (the runtime must fall back to stream launches).
+//
 //===----------------------------------------------------------------------===//
 #include <cstdint>
 #include <cstdio>
@@ -19,6 +27,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -65,6 +74,50 @@ struct Function {
 };
 std::deque<Function> functions;  // CUfunction handles point here (stays reachable: no leak reports)
 
+/// A recorded launch or device copy.
+struct GraphNode {
+  const Function *fn = nullptr;  // null: a copy
+  unsigned grid[3] = {1, 1, 1}, block = 1;
+  std::vector<uint64_t> params;
+  uint64_t dst = 0, src = 0;
+  size_t bytes = 0;
+};
+using Graph = std::vector<GraphNode>;
+bool capturing = false;
+Graph captured;
+std::deque<Graph> graphs;  // CUgraph and CUgraphExec handles point here
+constexpr int kCaptureUnsupported = 900, kCaptureInvalidated = 901;
+
+/// Checks a launch (and prints it with FAKE_CUDA_LOG).
+int checkLaunch(const Function &fn, const unsigned grid[3], unsigned block, const std::vector<uint64_t> &params,
+                const char *how) {
+  if (grid[0] == 0 || grid[1] == 0 || grid[2] == 0 || block == 0 || block > 1024)
+    return fail(kInvalidValue, "bad launch geometry of " + fn.name);
+  std::string args;
+  for (int i = 0; i < fn.params; ++i) {
+    if (!inside(params[static_cast<size_t>(i)], 1))
+      return fail(kInvalidValue, fn.name + ": parameter " + std::to_string(i) + " is no device address");
+    args += i ? ",ok" : "ok";
+  }
+  if (env("FAKE_CUDA_LOG"))
+    std::fprintf(stderr, "fake-cuda: %s %s grid %ux%ux%u block %u params %d (%s)\n", how, fn.name.c_str(), grid[0],
+                 grid[1], grid[2], block, fn.params, args.c_str());
+  return 0;
+}
+
+int copyOnDevice(uint64_t dst, uint64_t src, size_t n) {
+  if (!inside(dst, n) || !inside(src, n))
+    return fail(kInvalidValue, "cuMemcpyDtoD of " + std::to_string(n) + " bytes out of bounds");
+  std::memmove(reinterpret_cast<void *>(dst), reinterpret_cast<const void *>(src), n);
+  return 0;
+}
+
+/// A synchronous call while the stream captures: the real driver refuses it.
+int refuseWhileCapturing(const char *what) {
+  if (!capturing) return 0;
+  return fail(kCaptureUnsupported, std::string(what) + " while the stream is being captured");
+}
+
 }  // namespace
 
 extern "C" {
@@ -105,7 +158,10 @@ int cuStreamCreate(void **s, unsigned) {
   *s = &stream;
   return 0;
 }
-int cuStreamSynchronize(void *) { return 0; }
+int cuStreamSynchronize(void *) {
+  std::lock_guard<std::mutex> lock(mu);
+  return refuseWhileCapturing("cuStreamSynchronize");
+}
 
 int cuMemAlloc_v2(uint64_t *p, size_t bytes) {
   std::lock_guard<std::mutex> lock(mu);
@@ -123,22 +179,31 @@ int cuMemFree_v2(uint64_t p) {
 }
 int cuMemcpyHtoD_v2(uint64_t dst, const void *src, size_t n) {
   std::lock_guard<std::mutex> lock(mu);
+  if (int e = refuseWhileCapturing("cuMemcpyHtoD")) return e;
   if (!inside(dst, n)) return fail(kInvalidValue, "cuMemcpyHtoD of " + std::to_string(n) + " bytes out of bounds");
   std::memcpy(reinterpret_cast<void *>(dst), src, n);
   return 0;
 }
 int cuMemcpyDtoH_v2(void *dst, uint64_t src, size_t n) {
   std::lock_guard<std::mutex> lock(mu);
+  if (int e = refuseWhileCapturing("cuMemcpyDtoH")) return e;
   if (!inside(src, n)) return fail(kInvalidValue, "cuMemcpyDtoH of " + std::to_string(n) + " bytes out of bounds");
   std::memcpy(dst, reinterpret_cast<const void *>(src), n);
   return 0;
 }
 int cuMemcpyDtoDAsync_v2(uint64_t dst, uint64_t src, size_t n, void *) {
   std::lock_guard<std::mutex> lock(mu);
-  if (!inside(dst, n) || !inside(src, n))
-    return fail(kInvalidValue, "cuMemcpyDtoD of " + std::to_string(n) + " bytes out of bounds");
-  std::memmove(reinterpret_cast<void *>(dst), reinterpret_cast<const void *>(src), n);
-  return 0;
+  if (capturing) {
+    if (!inside(dst, n) || !inside(src, n))
+      return fail(kInvalidValue, "cuMemcpyDtoD of " + std::to_string(n) + " bytes out of bounds");
+    GraphNode c;
+    c.dst = dst;
+    c.src = src;
+    c.bytes = n;
+    captured.push_back(c);
+    return 0;
+  }
+  return copyOnDevice(dst, src, n);
 }
 
 int cuModuleLoadDataEx(void **m, const void *image, unsigned nopts, int *opts, void **values) {
@@ -169,17 +234,60 @@ int cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, 
                    void *, void **params, void **) {
   std::lock_guard<std::mutex> lock(mu);
   const Function &fn = *static_cast<Function *>(f);
-  if (gx == 0 || gy == 0 || gz == 0 || bx == 0 || bx * by * bz > 1024)
-    return fail(kInvalidValue, "bad launch geometry of " + fn.name);
-  std::string args;
-  for (int i = 0; i < fn.params; ++i) {
-    const uint64_t p = *static_cast<uint64_t *>(params[i]);
-    if (!inside(p, 1)) return fail(kInvalidValue, fn.name + ": parameter " + std::to_string(i) + " is no device address");
-    args += i ? ",ok" : "ok";
+  if (by * bz != 1) return fail(kInvalidValue, "dlc launches 1-d blocks only: " + fn.name);
+  GraphNode node;
+  node.fn = &fn;
+  node.grid[0] = gx;
+  node.grid[1] = gy;
+  node.grid[2] = gz;
+  node.block = bx;
+  for (int i = 0; i < fn.params; ++i) node.params.push_back(*static_cast<uint64_t *>(params[i]));
+  if (int e = checkLaunch(fn, node.grid, bx, node.params, capturing ? "capture" : "launch")) return e;
+  if (capturing) captured.push_back(std::move(node));
+  return 0;
+}
+
+int cuStreamBeginCapture_v2(void *, int mode) {
+  std::lock_guard<std::mutex> lock(mu);
+  if (env("FAKE_CUDA_NO_GRAPHS")) return fail(kCaptureUnsupported, "stream capture is not supported (FAKE_CUDA_NO_GRAPHS)");
+  if (capturing) return fail(kInvalidValue, "cuStreamBeginCapture while capturing");
+  if (mode < 0 || mode > 2) return fail(kInvalidValue, "bad capture mode");
+  capturing = true;
+  captured.clear();
+  return 0;
+}
+int cuStreamEndCapture(void *, void **graph) {
+  std::lock_guard<std::mutex> lock(mu);
+  if (!capturing) return fail(kCaptureInvalidated, "cuStreamEndCapture without a capture");
+  capturing = false;
+  graphs.push_back(std::move(captured));
+  captured.clear();
+  *graph = &graphs.back();
+  return 0;
+}
+int cuGraphInstantiateWithFlags(void **exec, void *graph, unsigned long long) {
+  std::lock_guard<std::mutex> lock(mu);
+  graphs.push_back(*static_cast<Graph *>(graph));
+  *exec = &graphs.back();
+  return 0;
+}
+int cuGraphLaunch(void *exec, void *) {
+  std::lock_guard<std::mutex> lock(mu);
+  if (int e = refuseWhileCapturing("cuGraphLaunch")) return e;
+  const Graph &g = *static_cast<Graph *>(exec);
+  if (env("FAKE_CUDA_LOG")) std::fprintf(stderr, "fake-cuda: graph launch of %zu nodes\n", g.size());
+  for (const GraphNode &n : g) {
+    if (int e = n.fn ? checkLaunch(*n.fn, n.grid, n.block, n.params, "graph node") : copyOnDevice(n.dst, n.src, n.bytes))
+      return e;
   }
-  if (env("FAKE_CUDA_LOG"))
-    std::fprintf(stderr, "fake-cuda: launch %s grid %ux%ux%u block %u params %d (%s)\n", fn.name.c_str(), gx, gy, gz, bx,
-                 fn.params, args.c_str());
+  return 0;
+}
+int cuGraphExecDestroy(void *exec) {
+  static_cast<Graph *>(exec)->clear();
+  return 0;
+}
+int cuGraphDestroy(void *graph) {
+  static_cast<Graph *>(graph)->clear();
   return 0;
 }
 int cuEventCreate(void **e, unsigned) {
