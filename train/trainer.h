@@ -136,7 +136,9 @@ class Trainer {
 
   // Training.
   /// One optimizer step on a batch (the model's inputs, in order). Returns the loss
-  /// before the update. On error the parameters and state are unchanged.
+  /// before the update. On error the parameters and state are unchanged (on a GPU: when
+  /// the error comes before the launch, e.g. a wrong input type; a failed launch leaves
+  /// the device state undefined).
   Expected<float> step(std::span<const HostTensor> inputs);
   Expected<float> step(const HostTensor &x, const HostTensor &labels);
   /// Optimizer steps taken (also restored by load()).
