@@ -100,19 +100,22 @@ llvm::Value *emitLogF32(llvm::IRBuilder<> &b, llvm::Value *x) {
 llvm::Value *emitTanhF32(llvm::IRBuilder<> &b, llvm::Value *x) {
   llvm::IRBuilder<>::FastMathFlagGuard guard(b);
   b.clearFastMathFlags();
+  // tanh|x| = E / (E + 2), E = e^{2|x|} - 1 = 2^n (e^r - 1) + (2^n - 1), n = floor(2|x| / ln 2):
+  // one exp-like evaluation and one division for every |x|, no second branch.
   llvm::Value *ax = b.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, x);
-  // Small |x|: odd polynomial.
-  llvm::Value *z = b.CreateFMul(x, x);
-  llvm::Value *p = horner(b, z, C::kTanhPoly);
-  llvm::Value *small = b.CreateFAdd(b.CreateFMul(b.CreateFMul(p, z), x), x);
-  // Large |x|: 1 - 2 / (e^{2|x|} + 1); |x| is capped where tanh rounds to 1 anyway.
-  llvm::Value *capped = b.CreateSelect(b.CreateFCmpOGT(ax, fc(b, C::kTanhCap)), fc(b, C::kTanhCap), ax);
-  llvm::Value *e = emitExpF32(b, b.CreateFAdd(capped, capped));
-  llvm::Value *large = b.CreateFSub(fc(b, 1.0), b.CreateFDiv(fc(b, 2.0), b.CreateFAdd(e, fc(b, 1.0))));
-  large = b.CreateBinaryIntrinsic(llvm::Intrinsic::copysign, large, x);
-  small = b.CreateBinaryIntrinsic(llvm::Intrinsic::copysign, small, x);  // tanh(-0) = -0
-  llvm::Value *y = b.CreateSelect(b.CreateFCmpOLT(ax, fc(b, C::kTanhSmall)), small, large);
-  return b.CreateSelect(isNan(b, x), x, y);
+  llvm::Value *a = b.CreateSelect(b.CreateFCmpOGT(ax, fc(b, C::kTanhCap)), fc(b, C::kTanhCap), ax);
+  llvm::Value *y = b.CreateFAdd(a, a);
+  llvm::Value *ni = b.CreateFPToSI(b.CreateFMul(y, fc(b, C::kLog2e)), b.getInt32Ty());  // floor: y >= 0
+  llvm::Value *n = b.CreateSIToFP(ni, b.getFloatTy());
+  llvm::Value *r = b.CreateFSub(y, b.CreateFMul(n, fc(b, C::kLn2Hi)));
+  r = b.CreateFSub(r, b.CreateFMul(n, fc(b, C::kLn2Lo)));
+  llvm::Value *p = horner(b, r, C::kTanhPoly);
+  llvm::Value *em1 = b.CreateFAdd(b.CreateFMul(b.CreateFMul(p, r), r), r);
+  llvm::Value *s = pow2(b, ni);
+  llvm::Value *e = b.CreateFAdd(b.CreateFMul(s, em1), b.CreateFSub(s, fc(b, 1.0)));
+  llvm::Value *t = b.CreateFDiv(e, b.CreateFAdd(e, fc(b, 2.0)));
+  t = b.CreateBinaryIntrinsic(llvm::Intrinsic::copysign, t, x);  // tanh(-0) = -0
+  return b.CreateSelect(isNan(b, x), x, t);
 }
 
 llvm::Value *emitSigmoidF32(llvm::IRBuilder<> &b, llvm::Value *x) {

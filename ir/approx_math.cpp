@@ -77,16 +77,20 @@ float approxLog(float x) {
 
 float approxTanh(float x) {
   if (std::isnan(x)) return x;
+  // tanh|x| = E / (E + 2) with E = e^{2|x|} - 1 = 2^n (e^r - 1) + (2^n - 1),
+  // n = floor(2|x| / ln 2), r = 2|x| - n ln 2 in [0, ln 2): both terms of E are >= 0.
   const float ax = std::fabs(x);
-  if (ax < f(C::kTanhSmall)) {  // odd polynomial; the sign of x (which keeps tanh(-0) = -0)
-    const float z = x * x;
-    const float p = horner(z, C::kTanhPoly);
-    return std::copysign((p * z) * x + x, x);
-  }
-  // 1 - 2 / (e^{2|x|} + 1); |x| is capped where tanh rounds to 1 anyway.
-  const float capped = ax > f(C::kTanhCap) ? f(C::kTanhCap) : ax;
-  const float e = approxExp(capped + capped);
-  return std::copysign(1.0f - 2.0f / (e + 1.0f), x);
+  const float a = ax > f(C::kTanhCap) ? f(C::kTanhCap) : ax;
+  const float y = a + a;
+  const int32_t ni = static_cast<int32_t>(y * f(C::kLog2e));  // y >= 0: truncation is floor
+  const float n = static_cast<float>(ni);
+  float r = y - n * f(C::kLn2Hi);
+  r = r - n * f(C::kLn2Lo);
+  const float p = horner(r, C::kTanhPoly);
+  const float em1 = (p * r) * r + r;  // e^r - 1
+  const float s = pow2(ni);
+  const float e = s * em1 + (s - 1.0f);
+  return std::copysign(e / (e + 2.0f), x);  // copysign keeps tanh(-0) = -0
 }
 
 float approxSigmoid(float x) { return 1.0f / (1.0f + approxExp(-x)); }

@@ -8,11 +8,14 @@
 // default mode and glibc in MathMode::Libm. (codegen_math_test.cpp checks the JIT.)
 //
 //===----------------------------------------------------------------------===//
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <iostream>
 #include <limits>
 #include <random>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -85,6 +88,51 @@ TEST_P(ApproxMath, WithinStatedUlpOfLibm) {
             << " inputs (bound " << c.bound << ")\n";
   EXPECT_LE(worst, c.bound) << c.name << "(" << worstAt << ") = " << c.approx(worstAt) << ", libm "
                             << c.libm(worstAt);
+}
+
+/// Every one of the 2^32 f32 inputs (the figures of docs/codegen.md). Minutes of CPU per
+/// function, so disabled by default: run it with `build/tests/dlc_unit_tests
+/// --gtest_also_run_disabled_tests --gtest_filter='F32/ApproxMath.DISABLED_Exhaustive*/tanh'`.
+TEST_P(ApproxMath, DISABLED_ExhaustiveWithinStatedUlp) {
+  const RefCase &c = GetParam();
+  const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  struct Part {
+    int64_t worst = 0;
+    float worstAt = 0;
+    uint64_t mismatches = 0;  ///< NaN or inf where glibc has none, or the other way
+    uint64_t hist[5] = {};    ///< inputs 0, 1, 2, 3, >= 4 ULP away
+  };
+  std::vector<Part> parts(threads);
+  std::vector<std::thread> pool;
+  for (unsigned t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] {
+      Part &p = parts[t];
+      for (uint64_t bits = t; bits < (uint64_t{1} << 32); bits += threads) {
+        const float x = std::bit_cast<float>(static_cast<uint32_t>(bits));
+        const float got = c.approx(x), want = c.libm(x);
+        if (std::isnan(got) || std::isnan(want) || std::isinf(got) || std::isinf(want)) {
+          const bool same = std::isnan(got) ? std::isnan(want) : got == want;
+          p.mismatches += same ? 0 : 1;
+          continue;
+        }
+        const int64_t d = ulps(got, want);
+        ++p.hist[std::min<int64_t>(d, 4)];
+        if (d > p.worst) p.worst = d, p.worstAt = x;
+      }
+    });
+  for (std::thread &t : pool) t.join();
+  Part all;
+  for (const Part &p : parts) {
+    if (p.worst > all.worst) all.worst = p.worst, all.worstAt = p.worstAt;
+    all.mismatches += p.mismatches;
+    for (int k = 0; k < 5; ++k) all.hist[k] += p.hist[k];
+  }
+  std::cout << "  " << c.name << ": max error " << all.worst << " ulp at x = " << all.worstAt
+            << " over all 2^32 inputs (bound " << c.bound << "); inputs 0/1/2/3/>=4 ulp away: " << all.hist[0] << " / "
+            << all.hist[1] << " / " << all.hist[2] << " / " << all.hist[3] << " / " << all.hist[4] << "\n";
+  EXPECT_EQ(all.mismatches, 0u) << c.name << ": NaN or inf where glibc has none, or the other way";
+  EXPECT_LE(all.worst, c.bound) << c.name << "(" << all.worstAt << ") = " << c.approx(all.worstAt) << ", libm "
+                                << c.libm(all.worstAt);
 }
 
 INSTANTIATE_TEST_SUITE_P(F32, ApproxMath, ::testing::ValuesIn(kRefCases),
