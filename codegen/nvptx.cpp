@@ -149,27 +149,93 @@ void internalize(llvm::Module &m, const std::set<std::string> &kernels) {
     if (!g.isDeclaration()) g.setLinkage(llvm::GlobalValue::InternalLinkage);
 }
 
-/// The grid-stride kernel around the CPU emitter's body.
-llvm::Function *emitLoopKernel(llvm::Module &m, const KernelSpec &k, const TargetInfo &t,
-                               const CodegenOptions &opts, GpuLaunch &launch) {
-  const std::string cpuName = k.name + ".cpu";
+/// The CPU emitter's body of loop kernel \p k, and how a GPU thread walks its domain.
+struct GridBody {
+  const KernelSpec *spec;
+  llvm::Function *body;
+  int64_t per;         ///< elements per iteration (a flat kernel's vector of kFlatVector)
+  int64_t iterations;  ///< of the grid-stride loop
+  bool costly;
+};
+
+GridBody emitGridBody(llvm::Module &m, const KernelSpec &k, const std::string &name, const TargetInfo &t,
+                      const CodegenOptions &opts) {
+  const std::string cpuName = name + ".cpu";
   llvm::Function *cpuEntry = cg::emitKernel(m, k, cpuName, t, opts);
   cpuEntry->eraseFromParent();
   llvm::Function *body = m.getFunction(cpuName + ".body");
   DL_ASSERT(body != nullptr, "the kernel emitter wrote no body");
-
   const int64_t extent = k.root().type().numElements() > 0 ? k.domain.parallelExtent() : 0;
   const int64_t per = k.domain.flat && extent >= kFlatVector && extent % kFlatVector == 0 ? kFlatVector : 1;
-  launch.iterations = extent / per;
+  const bool costly = std::any_of(k.nodes.begin(), k.nodes.end(),
+                                  [](const Node *n) { return hasTrait(n->kind(), kCostly); });
+  return GridBody{&k, body, per, extent / per, costly};
+}
+
+/// One grid-stride loop over \p g's iterations at \p b's insertion point, calling the body
+/// with \p buffers; \p b continues after it.
+void emitGridLoop(llvm::IRBuilder<> &b, llvm::Function *f, const GridBody &g, const std::vector<llvm::Value *> &buffers,
+                  llvm::Value *start, llvm::Value *stride, const std::string &tag) {
+  llvm::LLVMContext &c = f->getContext();
+  llvm::Type *i64 = b.getInt64Ty();
+  llvm::Value *n = b.getInt64(static_cast<uint64_t>(g.iterations));
+  llvm::BasicBlock *entry = b.GetInsertBlock();
+  llvm::BasicBlock *loop = llvm::BasicBlock::Create(c, "grid.loop" + tag, f);
+  llvm::BasicBlock *exit = llvm::BasicBlock::Create(c, "grid.exit" + tag, f);
+  b.CreateCondBr(b.CreateICmpSLT(start, n), loop, exit);
+  b.SetInsertPoint(loop);
+  llvm::PHINode *p = b.CreatePHI(i64, 2, "p");
+  p->addIncoming(start, entry);
+  const int64_t per = g.per;
+  llvm::Value *begin = per == 1 ? static_cast<llvm::Value *>(p) : b.CreateMul(p, b.getInt64(per), "", true, true);
+  // A small body's loop over `per` elements is unrolled by LLVM and its accesses merged
+  // into 128-bit ones. A body with costly math (exp, tanh, division) is too large to be
+  // unrolled: it is called once per element instead, straight-line, so that with the
+  // buffers noalias (above) the loads of later elements are issued before the first
+  // store and a thread keeps several loads in flight.
+  if (per == 1 || !g.costly) {
+    std::vector<llvm::Value *> args = buffers;
+    args.push_back(begin);
+    args.push_back(b.CreateAdd(begin, b.getInt64(per), "", true, true));
+    b.CreateCall(g.body, args);
+  } else {
+    for (int64_t j = 0; j < per; ++j) {
+      std::vector<llvm::Value *> call = buffers;
+      llvm::Value *lo = j == 0 ? begin : b.CreateAdd(begin, b.getInt64(j), "", true, true);
+      call.push_back(lo);
+      call.push_back(b.CreateAdd(lo, b.getInt64(1), "", true, true));
+      b.CreateCall(g.body, call);
+    }
+  }
+  llvm::Value *next = b.CreateAdd(p, stride, "p.next", true, true);
+  p->addIncoming(next, b.GetInsertBlock());
+  b.CreateCondBr(b.CreateICmpSLT(next, n), loop, exit);
+  b.SetInsertPoint(exit);
+}
+
+/// The grid-stride kernel around the CPU emitter's body; for a horizontal kernel, one
+/// grid-stride loop per part, one after the other (the parts are independent), over a
+/// grid sized for the largest.
+llvm::Function *emitLoopKernel(llvm::Module &m, const KernelSpec &k, const TargetInfo &t,
+                               const CodegenOptions &opts, GpuLaunch &launch) {
+  std::vector<GridBody> bodies;
+  if (k.kind == KernelKind::Horizontal) {
+    for (size_t j = 0; j < k.parts.size(); ++j)
+      bodies.push_back(emitGridBody(m, k.parts[j], fmt::format("{}.part{}", k.name, j), t, opts));
+  } else {
+    bodies.push_back(emitGridBody(m, k, k.name, t, opts));
+  }
+  launch.iterations = 0;
+  for (const GridBody &g : bodies) launch.iterations = std::max(launch.iterations, g.iterations);
 
   llvm::Function *f = cg::createGpuKernel(m, k.name, k.numBuffers(), kGpuBlockThreads);
   // A flat kernel reads and writes element i of every full-size buffer and nothing else
   // there, and an in-place output reuses an input only at the same element, which the
   // body reads before it writes: no access through one buffer can observe a store
   // through another at a different element, so the buffers may be declared noalias.
-  if (per > 1)
+  // The parts of a horizontal kernel share only inputs, which none of them writes.
+  if (std::all_of(bodies.begin(), bodies.end(), [](const GridBody &g) { return g.per > 1; }))
     for (unsigned i = 0; i < f->arg_size(); ++i) f->addParamAttr(i, llvm::Attribute::NoAlias);
-  llvm::LLVMContext &c = m.getContext();
   llvm::IRBuilder<> b(&f->getEntryBlock());
   llvm::Type *i64 = b.getInt64Ty();
   llvm::Value *tid = b.CreateZExt(cg::readSreg(b, cg::Sreg::TidX), i64);
@@ -178,41 +244,21 @@ llvm::Function *emitLoopKernel(llvm::Module &m, const KernelSpec &k, const Targe
   llvm::Value *nctaid = b.CreateZExt(cg::readSreg(b, cg::Sreg::NctaidX), i64);
   llvm::Value *start = b.CreateAdd(b.CreateMul(ctaid, ntid, "", true, true), tid, "start", true, true);
   llvm::Value *stride = b.CreateMul(nctaid, ntid, "stride", true, true);
-  llvm::Value *n = b.getInt64(static_cast<uint64_t>(launch.iterations));
-  llvm::BasicBlock *entry = b.GetInsertBlock();
-  llvm::BasicBlock *loop = llvm::BasicBlock::Create(c, "grid.loop", f);
-  llvm::BasicBlock *exit = llvm::BasicBlock::Create(c, "grid.exit", f);
-  b.CreateCondBr(b.CreateICmpSLT(start, n), loop, exit);
-  b.SetInsertPoint(loop);
-  llvm::PHINode *p = b.CreatePHI(i64, 2, "p");
-  p->addIncoming(start, entry);
   std::vector<llvm::Value *> args;
   for (llvm::Argument &a : f->args()) args.push_back(&a);
-  llvm::Value *begin = per == 1 ? static_cast<llvm::Value *>(p) : b.CreateMul(p, b.getInt64(per), "", true, true);
-  // A small body's loop over `per` elements is unrolled by LLVM and its accesses merged
-  // into 128-bit ones. A body with costly math (exp, tanh, division) is too large to be
-  // unrolled: it is called once per element instead, straight-line, so that with the
-  // buffers noalias (above) the loads of later elements are issued before the first
-  // store and a thread keeps several loads in flight.
-  const bool costly = std::any_of(k.nodes.begin(), k.nodes.end(),
-                                  [](const Node *n) { return hasTrait(n->kind(), kCostly); });
-  if (per == 1 || !costly) {
-    args.push_back(begin);
-    args.push_back(b.CreateAdd(begin, b.getInt64(per), "", true, true));
-    b.CreateCall(body, args);
-  } else {
-    for (int64_t j = 0; j < per; ++j) {
-      std::vector<llvm::Value *> call = args;
-      llvm::Value *lo = j == 0 ? begin : b.CreateAdd(begin, b.getInt64(j), "", true, true);
-      call.push_back(lo);
-      call.push_back(b.CreateAdd(lo, b.getInt64(1), "", true, true));
-      b.CreateCall(body, call);
+  for (size_t j = 0; j < bodies.size(); ++j) {
+    const KernelSpec &p = *bodies[j].spec;
+    std::vector<llvm::Value *> buffers = args;
+    if (k.kind == KernelKind::Horizontal) {
+      buffers.clear();
+      for (const Value *v : p.inputs)
+        buffers.push_back(args[static_cast<size_t>(std::find(k.inputs.begin(), k.inputs.end(), v) - k.inputs.begin())]);
+      for (const Value *v : p.outputs)
+        buffers.push_back(args[k.inputs.size() + static_cast<size_t>(std::find(k.outputs.begin(), k.outputs.end(), v) -
+                                                                     k.outputs.begin())]);
     }
+    emitGridLoop(b, f, bodies[j], buffers, start, stride, bodies.size() > 1 ? fmt::format(".part{}", j) : "");
   }
-  llvm::Value *next = b.CreateAdd(p, stride, "p.next", true, true);
-  p->addIncoming(next, loop);
-  b.CreateCondBr(b.CreateICmpSLT(next, n), loop, exit);
-  b.SetInsertPoint(exit);
   b.CreateRetVoid();
   return f;
 }
@@ -331,6 +377,7 @@ Expected<std::string> emitGpuKernels(const Function &f, EmitKind kind, const Cod
   DL_TRY(std::unique_ptr<llvm::TargetMachine> tm, makeGpuTargetMachine(gpu, opts));
   KernelPlanOptions gpuPlan = planOpts;
   gpuPlan.directConv = false;  // the GPU lowers convolutions through the elemental generators
+  gpuPlan.horizontal = false;  // as CudaExecutable plans (cuda_executable.cpp)
   const KernelPlan plan = planKernels(f, gpuPlan);
   // PTX comments are `//`, LLVM IR's `;`: the output stays valid input for ptxas or llc.
   const char *comment = kind == EmitKind::Assembly || kind == EmitKind::Ptx ? "//" : ";";
