@@ -166,6 +166,7 @@ llvm::Function *KernelEmitter::createBody(const std::string &name) {
     case KernelKind::Loop: emitLoopBody(begin, end); break;
     case KernelKind::MatMul: emitMatMulBody(begin, end); break;
     case KernelKind::Conv: emitDirectConv(*this, k_.root(), begin, end); break;
+    case KernelKind::Horizontal: DL_UNREACHABLE("horizontal kernels have no body of their own (horizontal.cpp)");
     }
   }
   b_.CreateRetVoid();
@@ -526,6 +527,7 @@ llvm::Value *KernelEmitter::generateNode(const Node &n, const IrIndex &idx) {
 
 llvm::Function *emitKernel(llvm::Module &m, const KernelSpec &k, const std::string &entryName,
                            const TargetInfo &t, const CodegenOptions &o, LaneGroup *lanes) {
+  if (k.kind == KernelKind::Horizontal) return emitHorizontalKernel(m, k, entryName, t, o);
   KernelEmitter e(m, k, t, o, lanes);
   return e.emit(entryName);
 }

@@ -232,6 +232,10 @@ void emitDirectConv(KernelEmitter &e, const Node &n, llvm::Value *begin, llvm::V
 void emitDirectFilterGrad(KernelEmitter &e, const Node &n, llvm::Value *begin, llvm::Value *end);
 void emitDirectMaxPoolGrad(KernelEmitter &e, const Node &n, llvm::Value *begin, llvm::Value *end);
 
+/// The entry of a KernelKind::Horizontal kernel and its parts' bodies (horizontal.cpp).
+llvm::Function *emitHorizontalKernel(llvm::Module &m, const KernelSpec &k, const std::string &entryName,
+                                     const TargetInfo &t, const CodegenOptions &o);
+
 /// Emits kernel \p k into \p m (whose data layout and triple are set) as \p entryName.
 /// With \p lanes (GPU, sharesRows(k)), kReduceLanes threads share each parallel index.
 llvm::Function *emitKernel(llvm::Module &m, const KernelSpec &k, const std::string &entryName,

@@ -314,19 +314,78 @@ KernelSpec makeGemmEpilogueKernel(const FusionGroup &g, size_t matmulIndex) {
   return k;
 }
 
+/// One launch over the chunks of \p parts (Loop kernels, independent of each other).
+KernelSpec makeHorizontalKernel(const FusionGroup &g, std::vector<KernelSpec> parts) {
+  KernelSpec k;
+  k.name = g.name;
+  k.kind = KernelKind::Horizontal;
+  k.nodes = g.nodes;
+  int64_t chunks = 0;
+  for (const KernelSpec &p : parts) {
+    DL_ASSERT(p.kind == KernelKind::Loop, "the parts of a horizontal kernel are loop kernels");
+    chunks += (p.domain.parallelExtent() + p.chunk - 1) / p.chunk;
+    for (const Value *v : p.inputs)
+      if (std::find(k.inputs.begin(), k.inputs.end(), v) == k.inputs.end()) k.inputs.push_back(v);
+    for (const Value *v : p.outputs) k.outputs.push_back(v);
+  }
+  // The root (whose emptiness the runtime checks) is the last node of the last part.
+  if (k.nodes.back() != &parts.back().root()) {
+    k.nodes.erase(std::find(k.nodes.begin(), k.nodes.end(), &parts.back().root()));
+    k.nodes.push_back(&parts.back().root());
+  }
+  k.domain = LoopDomain{{chunks}, 1, true};
+  k.chunk = 1;
+  k.parts = std::move(parts);
+  for (const Value *v : k.inputs) {
+    int readers = 0;
+    bool aligned = false;
+    for (const KernelSpec &p : k.parts)
+      for (size_t i = 0; i < p.inputs.size(); ++i)
+        if (p.inputs[i] == v) {
+          ++readers;
+          aligned = p.inputsAligned[i];
+        }
+    k.inputsAligned.push_back(readers == 1 && aligned);
+  }
+  return k;
+}
+
 }  // namespace
+
+int KernelSpec::partWriting(const Value *out) const {
+  for (size_t p = 0; p < parts.size(); ++p)
+    if (std::find(parts[p].outputs.begin(), parts[p].outputs.end(), out) != parts[p].outputs.end())
+      return static_cast<int>(p);
+  return -1;
+}
+
+bool KernelSpec::partReads(size_t p, const Value *in) const {
+  return std::find(parts[p].inputs.begin(), parts[p].inputs.end(), in) != parts[p].inputs.end();
+}
 
 KernelPlan planKernels(const Function &f, const KernelPlanOptions &opts) {
   KernelPlan plan;
   if (opts.fuse) {
-    FusionPlan fp = planFusion(f, FusionOptions{opts.aliasReshapes});
+    FusionPlan fp = planFusion(f, FusionOptions{opts.aliasReshapes, opts.horizontal});
     std::unordered_map<const Node *, size_t> index;
     for (size_t i = 0; i < f.numNodes(); ++i) index[f.nodes()[i].get()] = i;
+    auto kernelOf = [&](const FusionGroup &g) {
+      KernelSpec k = g.gemm               ? makeGemmEpilogueKernel(g, index.at(g.gemm))
+                     : g.nodes.size() == 1 ? makeNodeKernel(*g.nodes[0], index.at(g.nodes[0]), opts.directConv)
+                                           : makeFusedKernel(g);
+      if (opts.forceChunk > 0) k.chunk = opts.forceChunk;
+      return k;
+    };
     for (const FusionGroup &g : fp.groups) {
-      plan.kernels.push_back(g.gemm               ? makeGemmEpilogueKernel(g, index.at(g.gemm))
-                             : g.nodes.size() == 1 ? makeNodeKernel(*g.nodes[0], index.at(g.nodes[0]), opts.directConv)
-                                                   : makeFusedKernel(g));
-      if (opts.forceChunk > 0) plan.kernels.back().chunk = opts.forceChunk;
+      if (g.parts.empty()) {
+        plan.kernels.push_back(kernelOf(g));
+        continue;
+      }
+      // The parts keep their chunks (forced ones too); the horizontal kernel runs one
+      // part chunk per parallel index.
+      std::vector<KernelSpec> parts;
+      for (const FusionGroup &p : g.parts) parts.push_back(kernelOf(p));
+      plan.kernels.push_back(makeHorizontalKernel(g, std::move(parts)));
     }
     plan.aliases = std::move(fp.aliases);
     return plan;

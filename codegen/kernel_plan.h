@@ -43,6 +43,11 @@ enum class KernelKind : uint8_t {
   /// codegen/conv_direct.cpp; the domain is the parallel space of codegen/conv_plan.h,
   /// all parallel, one unit per index.
   Conv,
+  /// Independent Loop kernels in one launch (horizontal fusion, passes/fuse.h): `parts`.
+  /// The parallel index space is the concatenation of the parts' chunks -- domain
+  /// [sum over the parts of their chunk counts], chunk 1 -- so index i is one chunk of one
+  /// part, computed by that part's own loop nest over its own domain.
+  Horizontal,
 };
 
 /// The iteration space of a kernel.
@@ -102,6 +107,15 @@ struct KernelSpec {
   const Value *gemmBias = nullptr;
   bool gemmRelu = false;
 
+  /// Horizontal kernels: the parts, each a complete Loop kernel. `nodes`, `inputs` and
+  /// `outputs` are the union of theirs (a value two parts read is one input); an input is
+  /// aligned when one part alone reads it and reads it aligned.
+  std::vector<KernelSpec> parts;
+  /// Horizontal kernels: the part writing \p out (-1 when none does).
+  int partWriting(const Value *out) const;
+  /// Horizontal kernels: true when part \p p reads \p in.
+  bool partReads(size_t p, const Value *in) const;
+
   const Node &root() const { return *nodes.back(); }
   /// The matrix multiply of a MatMul kernel.
   const Node &matmul() const { return *nodes.front(); }
@@ -121,6 +135,8 @@ struct KernelPlanOptions {
   /// (KernelKind::Conv, codegen/conv_plan.h). false: the elemental generators, as the GPU
   /// lowering needs (it has no direct conv kernels).
   bool directConv = true;
+  /// Independent update kernels as one horizontal kernel (KernelKind::Horizontal).
+  bool horizontal = true;
 };
 
 /// The kernel schedule of a function, in program order.

@@ -199,6 +199,7 @@ class HalfWarp final : public cg::LaneGroup {
 /// The grid-stride kernel around the CPU emitter's body.
 llvm::Function *emitLoopKernel(llvm::Module &m, const KernelSpec &k, const TargetInfo &t,
                                const CodegenOptions &opts, GpuLaunch &launch) {
+  DL_ASSERT(k.kind != KernelKind::Horizontal, "GPU plans have no horizontal kernels");
   const std::string cpuName = k.name + ".cpu";
   // Kernels with contiguous reductions: a half warp per parallel index (sharesRows).
   HalfWarp halfWarp;
@@ -369,6 +370,10 @@ llvm::Value *readSreg(llvm::IRBuilder<> &b, Sreg r) {
 
 Expected<PtxModule> compileToPtx(std::span<const KernelSpec> kernels, const CodegenOptions &opts,
                                  const GpuOptions &gpu) {
+  for (const KernelSpec &k : kernels)
+    if (k.kind == KernelKind::Horizontal)
+      return makeError(Location{}, "kernel {} is horizontal, which has no GPU lowering yet (plan with "
+                       "KernelPlanOptions::horizontal = false)", k.name);
   DL_TRY(std::unique_ptr<llvm::TargetMachine> tm, makeGpuTargetMachine(gpu, opts));
   auto [ctx, mod] = cg::newKernelModule("dlc_gpu", tm->createDataLayout(), kNvptxTriple);
   PtxModule out;
@@ -387,6 +392,7 @@ Expected<std::string> emitGpuKernels(const Function &f, EmitKind kind, const Cod
   DL_TRY(std::unique_ptr<llvm::TargetMachine> tm, makeGpuTargetMachine(gpu, opts));
   KernelPlanOptions gpuPlan = planOpts;
   gpuPlan.directConv = false;  // the GPU lowers convolutions through the elemental generators
+  gpuPlan.horizontal = false;  // no GPU lowering of horizontal kernels yet (as CudaExecutable)
   const KernelPlan plan = planKernels(f, gpuPlan);
   // PTX comments are `//`, LLVM IR's `;`: the output stays valid input for ptxas or llc.
   const char *comment = kind == EmitKind::Assembly || kind == EmitKind::Ptx ? "//" : ";";

@@ -313,6 +313,14 @@ FusionPlan Planner::run() {
     const bool scalar = p->type().numElements() == 1 && categoryOf(p->kind()) != Category::Reduction &&
                         categoryOf(p->kind()) != Category::Heavy;
     if (allGrouped && cands.size() > 1 && (isCheap(*p) || scalar) && tryJoinAll(p, cands)) continue;
+    // A cheap one-element result that kernels read (a training step's new step count,
+    // which every Adam update reads for its bias corrections): the readers compute it
+    // again, and a kernel of its own writes it -- one that no other kernel waits for, so
+    // it can join the horizontal kernel of the updates (fuse_horizontal.cpp).
+    if (isResult && !ungroupedUser && !cands.empty() && scalar && isCheap(*p) && tryJoinAll(p, cands)) {
+      newGroup(p);
+      continue;
+    }
     bool joined = false;
     for (int gi : cands) {
       if (tryJoin(p, gi, usedOutside(p, gi))) {
@@ -388,6 +396,7 @@ FusionPlan Planner::run() {
     if (!names.count(gi)) gi = home_.at(group(gi).root);
     plan_.decisions.push_back(FusionDecision{d.producer, names.at(gi), d.fused, d.reason});
   }
+  if (opts_.horizontal) fuseHorizontally(f_, plan_);
   return std::move(plan_);
 }
 

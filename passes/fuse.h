@@ -23,6 +23,11 @@
 //    zero constant, takes them into its kernel as the GEMM's epilogue (bias + ReLU
 //    applied in registers before the store; the product is written too only when
 //    something else reads it).
+// After that, horizontal fusion: the loop kernels whose outputs are all results of the
+// function and read by no other kernel -- a training step's parameter and optimizer-state
+// updates, one kernel per parameter so far -- are independent of each other and of
+// everything after them, so they become one kernel (FusionGroup::parts): one launch over
+// the chunks of all of them, each part computed by its own loop nest exactly as before.
 // Numerics do not change: every member is computed by the same scalar code as when it
 // is its own kernel, reductions keep their order, and nothing is reassociated.
 //
@@ -74,6 +79,10 @@ struct FusionGroup {
   /// zero constant -- are applied to each output vector before its store. `root` is the
   /// end of that chain; the product is among `outputs` only when needed elsewhere.
   const Node *gemm = nullptr;
+  /// A horizontal group: independent loop kernels run as one launch. Each part is a
+  /// complete group of its own (its domain, members and buffers); the horizontal group's
+  /// nodes, inputs and outputs are the union of its parts', `root` the last part's root.
+  std::vector<FusionGroup> parts;
 
   FuseAccess accessOf(const Node *n) const;
 };
@@ -89,6 +98,8 @@ struct FusionDecision {
 struct FusionOptions {
   /// A reshape that is not fused shares its operand's storage (no kernel).
   bool aliasReshapes = true;
+  /// Merge the independent update kernels into one horizontal group (FusionGroup::parts).
+  bool horizontal = true;
 };
 
 struct FusionPlan {

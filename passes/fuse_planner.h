@@ -68,6 +68,11 @@ inline bool isIota(const std::vector<int64_t> &v, int64_t from, int64_t to) {
   return true;
 }
 
+/// Horizontal fusion (fuse_horizontal.cpp), run on the finished plan: merges the loop
+/// groups whose outputs are only results of \p f into one group with parts, placed where
+/// the last of them was, and records each decision.
+void fuseHorizontally(const Function &f, FusionPlan &plan);
+
 struct Group {
   const Node *root = nullptr;
   Shape shape;

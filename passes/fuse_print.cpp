@@ -4,6 +4,7 @@
 // region; `--debug-only=fuse` prints the reason of every decision.
 //
 //===----------------------------------------------------------------------===//
+#include <functional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -70,27 +71,39 @@ std::string printFusedFunction(const Function &f, const FusionPlan &plan) {
     }
   };
   flushAliases();
+  // One group as a region; a horizontal group's parts as regions nested in it.
+  std::function<void(const FusionGroup &, const std::string &, std::string_view)> region =
+      [&](const FusionGroup &g, const std::string &indent, std::string_view what) {
+        std::vector<std::string> outs, again;
+        for (const Value *v : g.outputs) outs.push_back(valueLabel(f, v));
+        if (!g.parts.empty()) {
+          out += fmt::format("{}// kernel {}: horizontal, {} independent loops in one launch, writes {} {{\n", indent,
+                             g.name, g.parts.size(), fmt::join(outs, ", "));
+          for (const FusionGroup &p : g.parts) region(p, indent + "  ", "part");
+          out += indent + "// }\n";
+          return;
+        }
+        std::string shape = fmt::format("[{}]", fmt::join(g.shape, ","));
+        out += fmt::format("{}// {} {}: {} over {} ({} parallel dim{}), writes {} {{\n", indent, what, g.name,
+                           g.gemm || (g.nodes.size() == 1 && g.root->kind() == OpKind::MatMul) ? "matmul" : "loop",
+                           shape, g.parallelDims, g.parallelDims == 1 ? "" : "s", fmt::join(outs, ", "));
+        for (size_t i = 0; i < g.nodes.size(); ++i) {
+          const Node *n = g.nodes[i];
+          if (printed.count(n->result())) {
+            again.push_back(valueLabel(f, n->result()));
+            continue;
+          }
+          std::string line = indent + text.nodes[index.at(n)];
+          if (g.gemm && n != g.gemm) line += "  // GEMM epilogue";
+          else if (g.nodes.size() > 1 && !g.gemm) line += fmt::format("  // {}", accessName(g.access[i]));
+          out += line + "\n";
+          printed.insert(n->result());
+        }
+        if (!again.empty()) out += fmt::format("{}  // also computes {} again\n", indent, fmt::join(again, ", "));
+        out += indent + "// }\n";
+      };
   for (const FusionGroup &g : plan.groups) {
-    std::vector<std::string> outs, again;
-    for (const Value *v : g.outputs) outs.push_back(valueLabel(f, v));
-    std::string shape = fmt::format("[{}]", fmt::join(g.shape, ","));
-    out += fmt::format("  // kernel {}: {} over {} ({} parallel dim{}), writes {} {{\n", g.name,
-                       g.gemm || (g.nodes.size() == 1 && g.root->kind() == OpKind::MatMul) ? "matmul" : "loop", shape,
-                       g.parallelDims, g.parallelDims == 1 ? "" : "s", fmt::join(outs, ", "));
-    for (size_t i = 0; i < g.nodes.size(); ++i) {
-      const Node *n = g.nodes[i];
-      if (printed.count(n->result())) {
-        again.push_back(valueLabel(f, n->result()));
-        continue;
-      }
-      std::string line = "  " + text.nodes[index.at(n)];
-      if (g.gemm && n != g.gemm) line += "  // GEMM epilogue";
-      else if (g.nodes.size() > 1 && !g.gemm) line += fmt::format("  // {}", accessName(g.access[i]));
-      out += line + "\n";
-      printed.insert(n->result());
-    }
-    if (!again.empty()) out += fmt::format("    // also computes {} again\n", fmt::join(again, ", "));
-    out += "  // }\n";
+    region(g, "  ", "kernel");
     flushAliases();
   }
   return out + text.footer;

@@ -85,12 +85,22 @@ BufferPlan planArena(const Function &f, const KernelPlan &plan, const ArenaOptio
   for (const Value *r : f.results()) cls(r).last = numKernels;
 
   // True when kernel k reads every buffer of class c (through any view) only at the
-  // index it writes, before storing that index (KernelSpec::inputsAligned).
-  auto readsAligned = [&](int k, size_t c) {
-    const KernelSpec &spec = plan.kernels[static_cast<size_t>(k)];
-    if (spec.kind != KernelKind::Loop) return false;
-    for (size_t i = 0; i < spec.inputs.size(); ++i)
-      if (find(classOf.at(ownerOf(spec.inputs[i]))) == c && !spec.inputsAligned[i]) return false;
+  // index it writes, before storing that index (KernelSpec::inputsAligned), so that its
+  // output `out` may be written over class c. In a horizontal kernel the parts run at
+  // the same time: only the part writing `out` may read c.
+  auto readsAligned = [&](int k, size_t c, const Value *out) {
+    const KernelSpec *spec = &plan.kernels[static_cast<size_t>(k)];
+    if (spec->kind == KernelKind::Horizontal) {
+      const int p = spec->partWriting(out);
+      if (p < 0) return false;
+      for (size_t q = 0; q < spec->parts.size(); ++q)
+        for (const Value *v : spec->parts[q].inputs)
+          if (q != static_cast<size_t>(p) && find(classOf.at(ownerOf(v))) == c) return false;
+      spec = &spec->parts[static_cast<size_t>(p)];
+    }
+    if (spec->kind != KernelKind::Loop) return false;
+    for (size_t i = 0; i < spec->inputs.size(); ++i)
+      if (find(classOf.at(ownerOf(spec->inputs[i]))) == c && !spec->inputsAligned[i]) return false;
     return true;
   };
 
@@ -109,7 +119,7 @@ BufferPlan planArena(const Function &f, const KernelPlan &plan, const ArenaOptio
       Class &c = classes[rc];
       Class &arg = classes[ac];
       if (c.donated || c.isArg || arg.donated || c.bytes != arg.bytes) continue;
-      if (!(arg.last < c.first || (arg.last == c.first && readsAligned(c.first, ac)))) continue;
+      if (!(arg.last < c.first || (arg.last == c.first && readsAligned(c.first, ac, res)))) continue;
       c.donated = true;
       c.argIndex = aliases[r];
       arg.donated = true;  // one result per argument
@@ -123,7 +133,7 @@ BufferPlan planArena(const Function &f, const KernelPlan &plan, const ArenaOptio
   if (opts.inPlace)
     for (int k = 0; k < numKernels; ++k) {
       const KernelSpec &spec = plan.kernels[static_cast<size_t>(k)];
-      if (spec.kind != KernelKind::Loop) continue;
+      if (spec.kind != KernelKind::Loop && spec.kind != KernelKind::Horizontal) continue;
       std::vector<size_t> taken;
       for (const Value *o : spec.outputs) {
         const size_t oc = find(classOf.at(o));
@@ -132,7 +142,7 @@ BufferPlan planArena(const Function &f, const KernelPlan &plan, const ArenaOptio
           const size_t ic = find(classOf.at(ownerOf(v)));
           Class &in = classes[ic];
           if (in.isArg || in.donated || in.last != k || in.bytes != classes[oc].bytes || in.bytes == 0 ||
-              std::find(taken.begin(), taken.end(), ic) != taken.end() || !readsAligned(k, ic))
+              std::find(taken.begin(), taken.end(), ic) != taken.end() || !readsAligned(k, ic, o))
             continue;
           taken.push_back(ic);
           parent[oc] = ic;

@@ -68,7 +68,7 @@ TEST(CodegenNvptx, EveryKernelOfW1ToW5AssemblesForSm90) {
     ASSERT_TRUE(cases) << cases.error().str();
     for (const bench::BenchCase &c : *cases)
       for (bool fuse : {true, false}) {
-        const KernelPlan plan = planKernels(*c.function, KernelPlanOptions{.fuse = fuse});
+        const KernelPlan plan = planKernels(*c.function, KernelPlanOptions{.fuse = fuse, .horizontal = false});
         CodegenOptions co;
         // Without libdevice, f32 math comes from the project's own approximations.
         if (!libdevice) co.math = MathMode::Vector;
