@@ -146,12 +146,18 @@ void GemmEmitter::emit(llvm::Value *begin, llvm::Value *end) {
   }
   // The row remainders (rows % MR) and the partial panels' vector counts the tiles can
   // have: the shapes fix them, so only those kernels are emitted.
+  // (A single tile row or column has only the last tile's extent.)
   std::vector<int> rowRems, partialNvs;
-  for (int64_t rows : {t_.tileM, m - (t_.tilesM - 1) * t_.tileM}) {
+  std::vector<int64_t> tileRows{m - (t_.tilesM - 1) * t_.tileM}, tileCols{n - (t_.tilesN - 1) * t_.tileN};
+  if (t_.tilesM > 1) tileRows.push_back(t_.tileM);
+  if (t_.tilesN > 1) tileCols.push_back(t_.tileN);
+  bool fullPanels = false;
+  for (int64_t rows : tileRows) {
     const int r = static_cast<int>(std::max<int64_t>(0, rows) % shape_.mr);
     if (r && std::find(rowRems.begin(), rowRems.end(), r) == rowRems.end()) rowRems.push_back(r);
   }
-  for (int64_t cols : {t_.tileN, n - (t_.tilesN - 1) * t_.tileN}) {
+  for (int64_t cols : tileCols) {
+    fullPanels = fullPanels || cols >= nr_;
     const int nv = static_cast<int>(ceilDiv(std::max<int64_t>(0, cols) % nr_, w_));
     if (nv && std::find(partialNvs.begin(), partialNvs.end(), nv) == partialNvs.end()) partialNvs.push_back(nv);
   }
@@ -199,7 +205,7 @@ void GemmEmitter::emit(llvm::Value *begin, llvm::Value *end) {
         } else {
           // A panel narrower than NR (a tile's last) runs only the vectors it needs.
           llvm::Value *nvHere = b_.CreateUDiv(addV(ncols, i64(w_ - 1)), i64(w_), "nv");
-          e_.ifThen(b_.CreateICmpEQ(ncols, i64(nr_)), [&] { rowsOf(shape_.nv); });
+          if (fullPanels) e_.ifThen(b_.CreateICmpEQ(ncols, i64(nr_)), [&] { rowsOf(shape_.nv); });
           for (int nv : partialNvs)
             e_.ifThen(b_.CreateAnd(b_.CreateICmpNE(ncols, i64(nr_)), b_.CreateICmpEQ(nvHere, i64(nv))),
                       [&] { rowsOf(nv); });
