@@ -16,13 +16,22 @@
 
 namespace dlc::cg {
 
-MicroKernelShape microKernelShape(int vectorBits, int64_t tileN) {
+MicroKernelShape microKernelShape(int vectorBits, int64_t tileM, int64_t tileN) {
   const int w = std::max(4, vectorBits / 32);
   // One vector of columns when the tile is that narrow (N = 10 in W1's last layer):
-  // more rows instead. Otherwise two vectors of columns; AVX-512 has 32 registers for
-  // 6 x 2 accumulators with room to spare, AVX2 and SSE have 16.
+  // more rows instead.
   if (tileN <= w) return {w == 16 ? 12 : 8, 1, w};
-  return {6, 2, w};
+  // AVX2 and SSE have 16 vector registers: 6 x 2 accumulators, 2 of B, 1 broadcast.
+  if (w != 16) return {6, 2, w};
+  // AVX-512 has 32: 24 accumulators, as few loads per FMA as the tile allows. 6 x 4
+  // (6 x 64 columns: 4 loads + 6 broadcasts per 24 FMAs) was ~10 % faster than 6 x 2 at
+  // 1024^3 and never slower at W1's 128- and 512-row products; a tile of <= 12 rows
+  // (W1's M = 10) takes all its rows in one group so that B is read once; a tile of
+  // <= 48 columns gets as many vectors as it needs.
+  if (tileM <= 12) return {12, 2, w};
+  if (tileN <= 2 * w) return {12, 2, w};
+  if (tileN <= 3 * w) return {8, 3, w};
+  return {6, 4, w};
 }
 
 GemmEpilogue biasReluEpilogue(llvm::Value *bias, bool relu) {
@@ -52,7 +61,7 @@ class GemmEmitter {
  public:
   GemmEmitter(KernelEmitter &e, const GemmOperands &ops, const TargetInfo &target, const GemmEpilogue &epi)
       : e_(e), b_(e.b()), ops_(ops), t_(ops.tiling), epi_(epi) {
-    shape_ = microKernelShape(target.vectorBits, t_.tileN);
+    shape_ = microKernelShape(target.vectorBits, t_.tileM, t_.tileN);
     w_ = shape_.w;
     nr_ = shape_.nv * w_;
     f32_ = b_.getFloatTy();
@@ -78,11 +87,11 @@ class GemmEmitter {
   void packB(llvm::Value *k0, llvm::Value *kc, llvm::Value *j0, llvm::Value *j1);
   void packA(llvm::Value *k0, llvm::Value *kc, llvm::Value *i0, llvm::Value *i1);
   void packPanelNN(llvm::Value *dst, llvm::Value *k0, llvm::Value *kc, llvm::Value *col0, llvm::Value *ncols);
-  void packPanelNT(llvm::Value *dst, llvm::Value *k0, llvm::Value *kc, llvm::Value *col0);
+  void packPanelNT(llvm::Value *dst, llvm::Value *k0, llvm::Value *kc, llvm::Value *col0, llvm::Value *ncols);
   std::vector<llvm::Value *> transpose(std::vector<llvm::Value *> rows);
   llvm::Value *concat(std::vector<llvm::Value *> parts);
   /// \p aPanel: the packed rows of A ([k][MR]) when A is packed, else unused.
-  void microKernel(int mr, llvm::Value *row0, llvm::Value *panel, llvm::Value *aPanel, llvm::Value *col0,
+  void microKernel(int mr, int nv, llvm::Value *row0, llvm::Value *panel, llvm::Value *aPanel, llvm::Value *col0,
                    llvm::Value *ncols, llvm::Value *k0, llvm::Value *kc, llvm::Value *first, llvm::Value *last);
 
   KernelEmitter &e_;
@@ -135,6 +144,23 @@ void GemmEmitter::emit(llvm::Value *begin, llvm::Value *end) {
     slot->setAlignment(llvm::Align(64));
     packA_ = slot;
   }
+  // The row remainders (rows % MR) and the partial panels' vector counts the tiles can
+  // have: the shapes fix them, so only those kernels are emitted.
+  // (A single tile row or column has only the last tile's extent.)
+  std::vector<int> rowRems, partialNvs;
+  std::vector<int64_t> tileRows{m - (t_.tilesM - 1) * t_.tileM}, tileCols{n - (t_.tilesN - 1) * t_.tileN};
+  if (t_.tilesM > 1) tileRows.push_back(t_.tileM);
+  if (t_.tilesN > 1) tileCols.push_back(t_.tileN);
+  bool fullPanels = false;
+  for (int64_t rows : tileRows) {
+    const int r = static_cast<int>(std::max<int64_t>(0, rows) % shape_.mr);
+    if (r && std::find(rowRems.begin(), rowRems.end(), r) == rowRems.end()) rowRems.push_back(r);
+  }
+  for (int64_t cols : tileCols) {
+    fullPanels = fullPanels || cols >= nr_;
+    const int nv = static_cast<int>(ceilDiv(std::max<int64_t>(0, cols) % nr_, w_));
+    if (nv && std::find(partialNvs.begin(), partialNvs.end(), nv) == partialNvs.end()) partialNvs.push_back(nv);
+  }
   const int64_t tilesPerBatch = t_.tilesM * t_.tilesN;
   e_.forLoop(begin, end, [&](llvm::Value *tile) {
     batch_ = b_.CreateUDiv(tile, i64(tilesPerBatch), "batch");
@@ -163,13 +189,27 @@ void GemmEmitter::emit(llvm::Value *begin, llvm::Value *end) {
         llvm::Value *ncols = minV(i64(nr_), b_.CreateSub(j1, col0));
         llvm::Value *panel = gep(pack_, mulC(p, panelFloats));
         auto aPanel = [&](llvm::Value *g) { return packAOn_ ? gep(packA_, mulC(g, aPanelFloats)) : nullptr; };
-        e_.forLoop(i64(0), fullGroups, [&](llvm::Value *g) {
-          microKernel(shape_.mr, addV(i0, mulC(g, shape_.mr)), panel, aPanel(g), col0, ncols, k0, kc, first, last);
-        }, false, "g");
-        llvm::Value *restRow = addV(i0, mulC(fullGroups, shape_.mr));
-        for (int r = 1; r < shape_.mr; ++r)
-          e_.ifThen(b_.CreateICmpEQ(rem, i64(r)),
-                    [&] { microKernel(r, restRow, panel, aPanel(fullGroups), col0, ncols, k0, kc, first, last); });
+        // The panel's rows: full groups of MR, then the remainder (only the remainders
+        // some tile has get a kernel), for a panel of nv vectors.
+        auto rowsOf = [&](int nv) {
+          e_.forLoop(i64(0), fullGroups, [&](llvm::Value *g) {
+            microKernel(shape_.mr, nv, addV(i0, mulC(g, shape_.mr)), panel, aPanel(g), col0, ncols, k0, kc, first, last);
+          }, false, "g");
+          llvm::Value *restRow = addV(i0, mulC(fullGroups, shape_.mr));
+          for (int r : rowRems)
+            e_.ifThen(b_.CreateICmpEQ(rem, i64(r)),
+                      [&] { microKernel(r, nv, restRow, panel, aPanel(fullGroups), col0, ncols, k0, kc, first, last); });
+        };
+        if (partialNvs.empty()) {
+          rowsOf(shape_.nv);
+        } else {
+          // A panel narrower than NR (a tile's last) runs only the vectors it needs.
+          llvm::Value *nvHere = b_.CreateUDiv(addV(ncols, i64(w_ - 1)), i64(w_), "nv");
+          if (fullPanels) e_.ifThen(b_.CreateICmpEQ(ncols, i64(nr_)), [&] { rowsOf(shape_.nv); });
+          for (int nv : partialNvs)
+            e_.ifThen(b_.CreateAnd(b_.CreateICmpNE(ncols, i64(nr_)), b_.CreateICmpEQ(nvHere, i64(nv))),
+                      [&] { rowsOf(nv); });
+        }
       }, false, "panel");
     }, false, "kb");
   }, false, "tile");
@@ -182,7 +222,7 @@ void GemmEmitter::packB(llvm::Value *k0, llvm::Value *kc, llvm::Value *j0, llvm:
     llvm::Value *col0 = addV(j0, mulC(p, nr_));
     llvm::Value *ncols = minV(i64(nr_), b_.CreateSub(j1, col0));
     llvm::Value *dst = gep(pack_, mulC(p, panelFloats));
-    if (ops_.transB) packPanelNT(dst, k0, kc, col0);
+    if (ops_.transB) packPanelNT(dst, k0, kc, col0, ncols);
     else packPanelNN(dst, k0, kc, col0, ncols);
   }, false, "pack");
 }
@@ -244,23 +284,31 @@ void GemmEmitter::packPanelNN(llvm::Value *dst, llvm::Value *k0, llvm::Value *kc
                               llvm::Value *ncols) {
   std::vector<llvm::Value *> masks;
   for (int v = 0; v < shape_.nv; ++v) masks.push_back(laneMask(ncols, v));
-  e_.forLoop(i64(0), kc, [&](llvm::Value *kk) {
-    llvm::Value *src = gep(bBase_, addV(mulC(addV(k0, kk), t_.n), col0));
-    for (int v = 0; v < shape_.nv; ++v) {
-      llvm::Value *x = b_.CreateMaskedLoad(vt_, gep(src, i64(v * w_)), llvm::Align(4), masks[v], zeroVec());
-      b_.CreateAlignedStore(x, gep(dst, addV(mulC(kk, nr_), i64(v * w_))), llvm::Align(static_cast<uint64_t>(w_ * 4)));
-    }
-  }, false, "packk");
+  // A partial panel packs only the vectors its kernel reads (ceil(ncols / W)).
+  for (int nv = shape_.nv; nv >= 1; --nv) {
+    llvm::Value *nvHere = b_.CreateUDiv(addV(ncols, i64(w_ - 1)), i64(w_));
+    e_.ifThen(b_.CreateICmpEQ(nvHere, i64(nv)), [&] {
+      e_.forLoop(i64(0), kc, [&](llvm::Value *kk) {
+        llvm::Value *src = gep(bBase_, addV(mulC(addV(k0, kk), t_.n), col0));
+        for (int v = 0; v < nv; ++v) {
+          llvm::Value *x = b_.CreateMaskedLoad(vt_, gep(src, i64(v * w_)), llvm::Align(4), masks[v], zeroVec());
+          b_.CreateAlignedStore(x, gep(dst, addV(mulC(kk, nr_), i64(v * w_))),
+                                llvm::Align(static_cast<uint64_t>(w_ * 4)));
+        }
+      }, false, "packk");
+    });
+  }
 }
 
 // B stored [N, K]: rows of B run along k. W rows x W values of k are loaded as W
 // vectors, transposed in registers and stored as W packed rows. Columns past N read
 // row N-1 instead (any finite or not value: those lanes are never stored).
-void GemmEmitter::packPanelNT(llvm::Value *dst, llvm::Value *k0, llvm::Value *kc, llvm::Value *col0) {
+void GemmEmitter::packPanelNT(llvm::Value *dst, llvm::Value *k0, llvm::Value *kc, llvm::Value *col0,
+                              llvm::Value *ncols) {
   const int64_t kdim = t_.k;
   llvm::Value *lastRow = i64(t_.n - 1);
   llvm::Value *fullK = b_.CreateMul(b_.CreateUDiv(kc, i64(w_)), i64(w_), "kfull");
-  for (int v = 0; v < shape_.nv; ++v) {
+  for (int v = 0; v < shape_.nv; ++v) e_.ifThen(b_.CreateICmpSLT(i64(v * w_), ncols), [&] {
     std::vector<llvm::Value *> srcRows;
     for (int r = 0; r < w_; ++r) {
       llvm::Value *row = minV(addV(col0, i64(v * w_ + r)), lastRow);
@@ -281,7 +329,7 @@ void GemmEmitter::packPanelNT(llvm::Value *dst, llvm::Value *k0, llvm::Value *kc
         x = b_.CreateInsertElement(x, b_.CreateLoad(f32_, gep(srcRows[r], kk)), static_cast<uint64_t>(r));
       b_.CreateAlignedStore(x, gep(dst, addV(mulC(kk, nr_), i64(v * w_))), llvm::Align(static_cast<uint64_t>(w_ * 4)));
     }, false, "packtail");
-  }
+  });
 }
 
 // The lanes of \p parts (vectors of one type) one after the other in one vector; the
@@ -318,10 +366,9 @@ std::vector<llvm::Value *> GemmEmitter::transpose(std::vector<llvm::Value *> row
   return rows;
 }
 
-void GemmEmitter::microKernel(int mr, llvm::Value *row0, llvm::Value *panel, llvm::Value *aPanel, llvm::Value *col0,
+void GemmEmitter::microKernel(int mr, int nv, llvm::Value *row0, llvm::Value *panel, llvm::Value *aPanel, llvm::Value *col0,
                               llvm::Value *ncols, llvm::Value *k0, llvm::Value *kc, llvm::Value *first,
                               llvm::Value *last) {
-  const int nv = shape_.nv;
   const int64_t m = t_.m, kdim = t_.k;
   // op(A)[i, k] = A[i * rowStride + k * kStride]; packed: panel[kk * MR + r].
   int64_t rowStride = ops_.transA ? 1 : kdim, kStride = ops_.transA ? m : 1;

@@ -70,11 +70,13 @@ struct GemmOperands {
 void emitGemm(KernelEmitter &e, const GemmOperands &ops, llvm::Value *begin, llvm::Value *end,
               const TargetInfo &target, const GemmEpilogue &epilogue);
 
-/// The micro-kernel shape for a target of \p vectorBits and a tile of \p tileN columns:
-/// rows MR and vectors NV per row (NR = NV * W columns).
+/// The micro-kernel shape for a target of \p vectorBits and a tile of \p tileM rows and
+/// \p tileN columns: rows MR and vectors NV per row (NR = NV * W columns). A panel
+/// narrower than NR (the last of a tile) runs a kernel of MR rows and only the vectors it
+/// needs.
 struct MicroKernelShape {
   int mr, nv, w;
 };
-MicroKernelShape microKernelShape(int vectorBits, int64_t tileN);
+MicroKernelShape microKernelShape(int vectorBits, int64_t tileM, int64_t tileN);
 
 }  // namespace dlc::cg

@@ -110,5 +110,36 @@ TEST(ConvRowsFused, ConvReluMatchesInterpreter) {
   }
 }
 
+// Forward pooling (the elemental generators in row kernels): planes wider than a few
+// vectors, so that vectorized row loops have remainders, with windows of 1-4 cells a
+// side, strides 1-3 and padding, ties and special values; W2's 2x2 / stride 2 on even
+// and odd planes. (codegen_ops_test's pool cases keep planes of <= 9 x 9.)
+class PoolForward : public ::testing::TestWithParam<OpKind> {};
+
+TEST_P(PoolForward, RandomGeometriesMatchInterpreter) {
+  Rng r(0x9001 + static_cast<uint64_t>(GetParam()));
+  for (DType d : {DType::F32, DType::F64})
+    for (int i = 0; i < 8; ++i) {
+      PoolAttrs a;
+      a.window = {r.uniformInt(1, 4), r.uniformInt(1, 4)};
+      a.stride = {r.uniformInt(1, 3), r.uniformInt(1, 3)};
+      a.padding = {r.uniformInt(0, a.window[0] - 1), r.uniformInt(0, a.window[1] - 1)};
+      if (i < 2) a = PoolAttrs{{2, 2}, {2, 2}, {0, 0}};
+      const TensorType x{d, {r.uniformInt(1, 2), r.uniformInt(1, 3), r.uniformInt(1, 13), r.uniformInt(1, 70)}};
+      if (!inferType(GetParam(), std::vector<TensorType>{x}, a)) continue;
+      InputStyle style;
+      style.ties = i % 2 == 0;
+      style.special = 0.05;
+      JitCase c = opCase(r, GetParam(), {x}, a, {}, style);
+      c.label += fmt::format(" {} window {}x{} stride {}x{} pad {}x{}", fmt::join(x.shape, "x"), a.window[0],
+                             a.window[1], a.stride[0], a.stride[1], a.padding[0], a.padding[1]);
+      SCOPED_TRACE(c.label);
+      checkJitCase(c);
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Pool, PoolForward, ::testing::Values(OpKind::MaxPool2d, OpKind::AvgPool2d),
+                         [](const ::testing::TestParamInfo<OpKind> &p) { return std::string(mnemonic(p.param)); });
+
 }  // namespace
 }  // namespace dlc::test

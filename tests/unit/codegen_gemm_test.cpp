@@ -77,6 +77,40 @@ TEST(CodegenGemm, TiledAndKBlockedShapesMatchInterpreter) {
       }
 }
 
+// The AVX-512 micro-kernel shapes (6 x 4 vectors; 12 x 2 for tiles of <= 12 rows or
+// <= 32 columns; 8 x 3 for <= 48 columns) and the partial panels of a tile's last
+// columns, which run kernels of fewer vectors (1-4 of 4), with each row remainder the
+// shapes allow. Every target runs each case (checkJitCase), so AVX2 and generic see the
+// same shapes through their 6 x 2 kernels.
+TEST(CodegenGemm, MicroKernelShapesAndPartialPanelsMatchInterpreter) {
+  using cg::microKernelShape;
+  EXPECT_EQ(microKernelShape(512, 128, 512).mr, 6);
+  EXPECT_EQ(microKernelShape(512, 128, 512).nv, 4);
+  EXPECT_EQ(microKernelShape(512, 10, 256).mr, 12);
+  EXPECT_EQ(microKernelShape(512, 10, 256).nv, 2);
+  EXPECT_EQ(microKernelShape(512, 100, 48).nv, 3);
+  EXPECT_EQ(microKernelShape(512, 100, 16).nv, 1);
+  EXPECT_EQ(microKernelShape(256, 128, 512).nv, 2);
+  EXPECT_EQ(microKernelShape(128, 128, 512).nv, 2);
+  Rng r(2024);
+  struct S {
+    int64_t m, n, k;
+  };
+  // 10 x 512: one 12-row group; 37 x 40: 8 x 3; 29 x 100, 13 x 120, 23 x 80: a last panel
+  // of 36, 56, 16 columns (3, 4, 1 vectors); 50 x 784: tiles of 400 and 384 columns
+  // (a 16-column panel in one of them only); 61 x 200 x 300: two K blocks and rows
+  // remainders 1 (61 = 10 * 6 + 1).
+  const S shapes[] = {{10, 512, 128}, {37, 40, 33}, {29, 100, 17}, {13, 120, 9},
+                      {23, 80, 64},   {50, 784, 20}, {61, 200, 300}, {1, 130, 5}};
+  for (const S &s : shapes)
+    for (bool ta : {false, true})
+      for (bool tb : {false, true}) {
+        JitCase c = gemmCase(r, {}, s.m, s.n, s.k, ta, tb);
+        SCOPED_TRACE(c.label);
+        checkJitCase(c);
+      }
+}
+
 TEST(CodegenGemm, TilingDependsOnShapesOnly) {
   // W1's shapes: a few tiles, each with enough work for a thread; tiny products: one.
   GemmTiling big = planGemmTiling(1, 128, 512, 784);
