@@ -109,8 +109,8 @@ bool sharesRows(const KernelSpec &k) {
 }
 
 KernelEmitter::KernelEmitter(llvm::Module &m, const KernelSpec &k, const TargetInfo &t,
-                             const CodegenOptions &o, LaneGroup *lanes)
-    : m_(m), k_(k), target_(t), opts_(o), b_(m.getContext()), lanes_(lanes) {
+                             const CodegenOptions &o, LaneGroup *lanes, int64_t flatBlock)
+    : m_(m), k_(k), target_(t), opts_(o), b_(m.getContext()), lanes_(lanes), flatBlock_(flatBlock) {
   if (o.fastMath) b_.setFastMathFlags(llvm::FastMathFlags::getFast());
   for (const Node *n : k.nodes) inGroup_[n->result()] = n;
 }
@@ -214,6 +214,10 @@ void KernelEmitter::emitLoopBody(llvm::Value *begin, llvm::Value *end) {
     if (lanes_ && perIndex && !outs.empty()) ifThen(b_.CreateICmpEQ(lane_, i64(0)), store);
     else store();
   };
+  if (d.flat && flatBlock_ > 1) {
+    emitFlatBlock(begin);
+    return;
+  }
   if (d.flat) {
     forLoop(begin, end, [&](llvm::Value *i) {
       storeAll(k_.outputs, [&](const Value *out) { return IrIndex{out->shape(), {}, i}; }, true);
@@ -309,6 +313,51 @@ void KernelEmitter::emitLoopBody(llvm::Value *begin, llvm::Value *end) {
   }, /*vectorize=*/pd == rank, "p");
 }
 
+void KernelEmitter::emitFlatBlock(llvm::Value *begin) {
+  const int64_t n = flatBlock_;
+  DL_ASSERT(!lanes_ && (n & (n - 1)) == 0, "a flat block is a power of two, one thread");
+  const int64_t extent = k_.domain.parallelExtent();
+  std::vector<llvm::Value *> at(static_cast<size_t>(n));
+  for (int64_t j = 0; j < n; ++j) at[static_cast<size_t>(j)] = j == 0 ? begin : b_.CreateAdd(begin, i64(j), "", true, true);
+  // Accesses of a buffer value's elements [begin, begin + n) as vectors of at most 16
+  // bytes: the buffer starts 16-byte aligned (device allocations, arena offsets that are
+  // multiples of kBufferAlignment) and begin is a multiple of n.
+  auto chunks = [&](const Value *v, const std::function<void(int64_t, llvm::FixedVectorType *, llvm::Value *, llvm::Align)> &f) {
+    llvm::Type *t = storageType(ctx(), v->dtype());
+    const int64_t bytes = static_cast<int64_t>(t->getPrimitiveSizeInBits() / 8);
+    const int64_t width = std::clamp<int64_t>(16 / bytes, 1, n);
+    for (int64_t j0 = 0; j0 < n; j0 += width)
+      f(j0, llvm::FixedVectorType::get(t, static_cast<unsigned>(width)),
+        b_.CreateInBoundsGEP(t, buffer(v), at[static_cast<size_t>(j0)]), llvm::Align(static_cast<uint64_t>(width * bytes)));
+  };
+  // 1. Loads: the block's elements of every full-size input, all issued before any
+  // arithmetic, so a thread waits on memory once per block. A read of the buffer at one
+  // of these indices (generate) takes the loaded element; others load as usual.
+  for (size_t i = 0; i < k_.inputs.size(); ++i) {
+    const Value *v = k_.inputs[i];
+    if (v->type().numElements() != extent || (i < k_.inputsAligned.size() && !k_.inputsAligned[i])) continue;
+    chunks(v, [&](int64_t j0, llvm::FixedVectorType *vt, llvm::Value *ptr, llvm::Align align) {
+      llvm::Value *x = b_.CreateAlignedLoad(vt, ptr, align, "block");
+      for (unsigned l = 0; l < vt->getNumElements(); ++l)
+        preloaded_[{v, at[static_cast<size_t>(j0 + l)]}] = b_.CreateExtractElement(x, l);
+    });
+  }
+  // 2. The outputs' elements, element by element (the per-element IR is unchanged).
+  std::vector<std::vector<llvm::Value *>> vals(k_.outputs.size());
+  for (int64_t j = 0; j < n; ++j)
+    for (size_t o = 0; o < k_.outputs.size(); ++o)
+      vals[o].push_back(generate(k_.outputs[o], IrIndex{k_.outputs[o]->shape(), {}, at[static_cast<size_t>(j)]}));
+  preloaded_.clear();
+  // 3. Stores, after every load of the block (in place outputs stay correct, as in
+  // emitLoopBody).
+  for (size_t o = 0; o < k_.outputs.size(); ++o)
+    chunks(k_.outputs[o], [&](int64_t j0, llvm::FixedVectorType *vt, llvm::Value *ptr, llvm::Align align) {
+      llvm::Value *x = llvm::PoisonValue::get(vt);
+      for (unsigned l = 0; l < vt->getNumElements(); ++l) x = b_.CreateInsertElement(x, vals[o][static_cast<size_t>(j0 + l)], l);
+      b_.CreateAlignedStore(x, ptr, align);
+    });
+}
+
 // --- Indexing --------------------------------------------------------------------------
 
 int64_t shapeProduct(const Shape &s, size_t from, size_t to) {
@@ -371,6 +420,8 @@ llvm::Value *KernelEmitter::generate(const Value *v, const IrIndex &idx) {
     return b_.CreateLoad(t, b_.CreateInBoundsGEP(t, it->second, j));
   }
   if (auto it = inGroup_.find(v); it != inGroup_.end()) return generateNode(*it->second, idx);
+  if (!preloaded_.empty() && idx.linear)
+    if (auto it = preloaded_.find({v, idx.linear}); it != preloaded_.end()) return it->second;
   return b_.CreateLoad(storageType(ctx(), v->dtype()), elementPtr(v, idx));
 }
 
@@ -526,9 +577,9 @@ llvm::Value *KernelEmitter::generateNode(const Node &n, const IrIndex &idx) {
 }
 
 llvm::Function *emitKernel(llvm::Module &m, const KernelSpec &k, const std::string &entryName,
-                           const TargetInfo &t, const CodegenOptions &o, LaneGroup *lanes) {
+                           const TargetInfo &t, const CodegenOptions &o, LaneGroup *lanes, int64_t flatBlock) {
   if (k.kind == KernelKind::Horizontal) return emitHorizontalKernel(m, k, entryName, t, o);
-  KernelEmitter e(m, k, t, o, lanes);
+  KernelEmitter e(m, k, t, o, lanes, flatBlock);
   return e.emit(entryName);
 }
 

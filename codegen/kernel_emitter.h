@@ -24,6 +24,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -106,7 +107,7 @@ bool sharesRows(const KernelSpec &k);
 class KernelEmitter {
  public:
   KernelEmitter(llvm::Module &m, const KernelSpec &k, const TargetInfo &t, const CodegenOptions &o,
-                LaneGroup *lanes = nullptr);
+                LaneGroup *lanes = nullptr, int64_t flatBlock = 0);
 
   /// Emits the kernel; the entry function is called \p entryName, the body
   /// `<entryName>.body`. Returns the entry function.
@@ -183,6 +184,7 @@ class KernelEmitter {
  private:
   llvm::Value *generateNode(const Node &n, const IrIndex &idx);
   void emitLoopBody(llvm::Value *begin, llvm::Value *end);
+  void emitFlatBlock(llvm::Value *begin);
   void emitMatMulBody(llvm::Value *begin, llvm::Value *end);
   llvm::Function *createBody(const std::string &name);
   void createEntry(const std::string &name, llvm::Function *body);
@@ -208,6 +210,10 @@ class KernelEmitter {
   llvm::Value *rowBase_ = nullptr;
   LaneGroup *lanes_ = nullptr;
   llvm::Value *lane_ = nullptr;
+  /// GPU flat kernels (emitFlatBlock): elements per body call, and the input elements
+  /// loaded up front, by buffer value and the linear index (IR value) they were read at.
+  int64_t flatBlock_ = 0;
+  std::map<std::pair<const Value *, llvm::Value *>, llvm::Value *> preloaded_;
 };
 
 // Elemental generators, one per non-elementwise op (elemental_data.cpp,
@@ -238,7 +244,14 @@ llvm::Function *emitHorizontalKernel(llvm::Module &m, const KernelSpec &k, const
 
 /// Emits kernel \p k into \p m (whose data layout and triple are set) as \p entryName.
 /// With \p lanes (GPU, sharesRows(k)), kReduceLanes threads share each parallel index.
+/// With \p flatBlock > 1 (GPU, a flat kernel; a power of two), each body call computes
+/// the flatBlock elements [begin, begin + flatBlock), begin a multiple of flatBlock, in
+/// three phases: every full-size input's elements of the block are loaded first (vector
+/// loads of up to 16 bytes: buffers are 16-byte aligned), then every output element is
+/// computed (the same per-element IR as one element at a time), then stored (vector
+/// stores). `end` is then ignored.
 llvm::Function *emitKernel(llvm::Module &m, const KernelSpec &k, const std::string &entryName,
-                           const TargetInfo &t, const CodegenOptions &o, LaneGroup *lanes = nullptr);
+                           const TargetInfo &t, const CodegenOptions &o, LaneGroup *lanes = nullptr,
+                           int64_t flatBlock = 0);
 
 }  // namespace dlc::cg

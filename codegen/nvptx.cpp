@@ -2,8 +2,9 @@
 //
 // A Loop kernel reuses the CPU emitter: emitKernel() writes `<name>.cpu` (the CPU ABI
 // entry, deleted here) and `<name>.cpu.body(bufs..., begin, end)` (alwaysinline); the GPU
-// kernel `<name>` calls the body for one parallel index (or kFlatVector elements of a flat
-// kernel) per iteration of a grid-stride loop. After inlining, the body's loops over
+// kernel `<name>` calls the body for one parallel index (or a block of a flat kernel's
+// elements: loads, then math, then stores, KernelEmitter's flat block) per iteration of
+// a grid-stride loop. After inlining, the body's loops over
 // [begin, end) have a constant trip count and disappear. MatMul kernels come from
 // nvptx_gemm.cpp.
 //
@@ -71,6 +72,9 @@ Expected<std::unique_ptr<llvm::TargetMachine>> makeGpuTargetMachine(const GpuOpt
       kNvptxTriple, gpu.arch, kPtxFeatures, cg::targetOptions(opts), std::nullopt, std::nullopt,
       cg::codegenLevel(opts.optLevel)));
   if (!tm) return makeError(Location{}, "cannot create an NVPTX target machine for {}", gpu.arch);
+  // mma.sync with TF32 operands and cvt.rna.tf32.f32 exist from sm_80 (Ampere) on.
+  if (gpu.tf32 && std::atoi(gpu.arch.c_str() + 3) < 80)
+    return makeError(Location{}, "--gpu-tf32 needs sm_80 or newer (TF32 tensor cores), not {}", gpu.arch);
   return tm;
 }
 
@@ -196,26 +200,51 @@ class HalfWarp final : public cg::LaneGroup {
   llvm::Value *mask_ = nullptr;
 };
 
+/// Elements per grid-stride iteration of flat kernel \p k (a power of two; 1: not flat,
+/// or too small for a block).
+int64_t flatBlockOf(const KernelSpec &k, int64_t extent, const GpuOptions &gpu) {
+  if (!k.domain.flat || extent < kFlatVector) return 1;
+  if (gpu.flatElements > 0) return extent >= gpu.flatElements ? gpu.flatElements : 1;
+  // Costly math (exp, tanh, division): two 128-bit accesses per buffer in flight per
+  // thread, so that fewer resident threads (more registers each) still cover the
+  // memory latency.
+  const bool costly = std::any_of(k.nodes.begin(), k.nodes.end(),
+                                  [](const Node *n) { return hasTrait(n->kind(), kCostly); });
+  return costly && extent >= 2 * kFlatVector ? 2 * kFlatVector : kFlatVector;
+}
+
 /// The grid-stride kernel around the CPU emitter's body.
 llvm::Function *emitLoopKernel(llvm::Module &m, const KernelSpec &k, const TargetInfo &t,
-                               const CodegenOptions &opts, GpuLaunch &launch) {
+                               const CodegenOptions &opts, const GpuOptions &gpu, GpuLaunch &launch) {
   DL_ASSERT(k.kind != KernelKind::Horizontal, "GPU plans have no horizontal kernels");
   const std::string cpuName = k.name + ".cpu";
   // Kernels with contiguous reductions: a half warp per parallel index (sharesRows).
   HalfWarp halfWarp;
   const bool rows = cg::sharesRows(k);
-  llvm::Function *cpuEntry = cg::emitKernel(m, k, cpuName, t, opts, rows ? &halfWarp : nullptr);
-  cpuEntry->eraseFromParent();
-  llvm::Function *body = m.getFunction(cpuName + ".body");
-  DL_ASSERT(body != nullptr, "the kernel emitter wrote no body");
+  const int64_t extent = k.root().type().numElements() > 0 ? k.domain.parallelExtent() : 0;
+  const int64_t per = rows ? 1 : flatBlockOf(k, extent, gpu);
+  // A flat kernel: the body takes `per` elements per call (loads, math, stores:
+  // KernelEmitter's flat block); the extent's remainder is a tail body of one element.
+  const int64_t tail = per > 1 ? extent % per : 0;
+  auto bodyOf = [&](const std::string &name, int64_t block) {
+    llvm::Function *entry = cg::emitKernel(m, k, name, t, opts, rows ? &halfWarp : nullptr, block);
+    entry->eraseFromParent();
+    llvm::Function *body = m.getFunction(name + ".body");
+    DL_ASSERT(body != nullptr, "the kernel emitter wrote no body");
+    return body;
+  };
+  llvm::Function *body = bodyOf(cpuName, per);
+  llvm::Function *tailBody = tail > 0 ? bodyOf(k.name + ".tail.cpu", 1) : nullptr;
   // Its shuffles need the half warp together: no transformation may make them divergent.
   if (rows) body->addFnAttr(llvm::Attribute::Convergent);
 
-  const int64_t extent = k.root().type().numElements() > 0 ? k.domain.parallelExtent() : 0;
-  const int64_t per =
-      !rows && k.domain.flat && extent >= kFlatVector && extent % kFlatVector == 0 ? kFlatVector : 1;
   launch.threadsPerIndex = rows ? static_cast<int>(kReduceLanes) : 1;
-  launch.iterations = extent / per * launch.threadsPerIndex;
+  const int64_t iterations = extent / per * launch.threadsPerIndex;
+  // The tail's elements go to the first `tail` threads, which exist when the launch
+  // covers max(iterations, tail) (the runtime's grid covers at least that).
+  launch.iterations = std::max(iterations, tail);
+  launch.elementsPerIteration = per;
+  launch.tail = tail;
 
   llvm::Function *f = cg::createGpuKernel(m, k.name, k.numBuffers(), kGpuBlockThreads);
   // A flat kernel reads and writes element i of every full-size buffer and nothing else
@@ -233,7 +262,7 @@ llvm::Function *emitLoopKernel(llvm::Module &m, const KernelSpec &k, const Targe
   llvm::Value *nctaid = b.CreateZExt(cg::readSreg(b, cg::Sreg::NctaidX), i64);
   llvm::Value *start = b.CreateAdd(b.CreateMul(ctaid, ntid, "", true, true), tid, "start", true, true);
   llvm::Value *stride = b.CreateMul(nctaid, ntid, "stride", true, true);
-  llvm::Value *n = b.getInt64(static_cast<uint64_t>(launch.iterations));
+  llvm::Value *n = b.getInt64(static_cast<uint64_t>(iterations));
   llvm::BasicBlock *entry = b.GetInsertBlock();
   llvm::BasicBlock *loop = llvm::BasicBlock::Create(c, "grid.loop", f);
   llvm::BasicBlock *exit = llvm::BasicBlock::Create(c, "grid.exit", f);
@@ -246,42 +275,40 @@ llvm::Function *emitLoopKernel(llvm::Module &m, const KernelSpec &k, const Targe
   llvm::Value *begin = rows       ? b.CreateLShr(p, b.getInt64(4), "index")  // iteration 16 i + lane: index i
                       : per == 1 ? static_cast<llvm::Value *>(p)
                                  : b.CreateMul(p, b.getInt64(per), "", true, true);
-  // A small body's loop over `per` elements is unrolled by LLVM and its accesses merged
-  // into 128-bit ones. A body with costly math (exp, tanh, division) is too large to be
-  // unrolled: it is called once per element instead, straight-line, so that with the
-  // buffers noalias (above) the loads of later elements are issued before the first
-  // store and a thread keeps several loads in flight.
-  const bool costly = std::any_of(k.nodes.begin(), k.nodes.end(),
-                                  [](const Node *n) { return hasTrait(n->kind(), kCostly); });
-  if (per == 1 || !costly) {
-    args.push_back(begin);
-    args.push_back(b.CreateAdd(begin, b.getInt64(per), "", true, true));
-    b.CreateCall(body, args);
-  } else {
-    for (int64_t j = 0; j < per; ++j) {
-      std::vector<llvm::Value *> call = args;
-      llvm::Value *lo = j == 0 ? begin : b.CreateAdd(begin, b.getInt64(j), "", true, true);
-      call.push_back(lo);
-      call.push_back(b.CreateAdd(lo, b.getInt64(1), "", true, true));
-      b.CreateCall(body, call);
-    }
-  }
+  std::vector<llvm::Value *> call = args;
+  call.push_back(begin);
+  call.push_back(b.CreateAdd(begin, b.getInt64(per), "", true, true));
+  b.CreateCall(body, call);
   llvm::Value *next = b.CreateAdd(p, stride, "p.next", true, true);
   p->addIncoming(next, loop);
   b.CreateCondBr(b.CreateICmpSLT(next, n), loop, exit);
   b.SetInsertPoint(exit);
+  if (tailBody) {
+    // Elements extent - tail + start for the threads start < tail, one each.
+    llvm::BasicBlock *tailBB = llvm::BasicBlock::Create(c, "tail", f);
+    llvm::BasicBlock *done = llvm::BasicBlock::Create(c, "done", f);
+    b.CreateCondBr(b.CreateICmpSLT(start, b.getInt64(static_cast<uint64_t>(tail))), tailBB, done);
+    b.SetInsertPoint(tailBB);
+    llvm::Value *at = b.CreateAdd(start, b.getInt64(static_cast<uint64_t>(extent - tail)), "", true, true);
+    call = args;
+    call.push_back(at);
+    call.push_back(b.CreateAdd(at, b.getInt64(1), "", true, true));
+    b.CreateCall(tailBody, call);
+    b.CreateBr(done);
+    b.SetInsertPoint(done);
+  }
   b.CreateRetVoid();
   return f;
 }
 
 /// Emits \p kernels into \p m (one kernel each); fills \p launches.
 void emitAll(llvm::Module &m, std::span<const KernelSpec> kernels, const TargetInfo &t, const CodegenOptions &opts,
-             std::vector<GpuLaunch> &launches) {
+             const GpuOptions &gpu, std::vector<GpuLaunch> &launches) {
   for (const KernelSpec &k : kernels) {
     GpuLaunch launch;
     launch.name = k.name;
-    if (k.kind == KernelKind::MatMul) cg::emitGpuGemm(m, k, k.name, opts, launch);
-    else emitLoopKernel(m, k, t, opts, launch);
+    if (k.kind == KernelKind::MatMul) cg::emitGpuGemm(m, k, k.name, opts, gpu, launch);
+    else emitLoopKernel(m, k, t, opts, gpu, launch);
     launches.push_back(std::move(launch));
   }
 }
@@ -377,7 +404,7 @@ Expected<PtxModule> compileToPtx(std::span<const KernelSpec> kernels, const Code
   DL_TRY(std::unique_ptr<llvm::TargetMachine> tm, makeGpuTargetMachine(gpu, opts));
   auto [ctx, mod] = cg::newKernelModule("dlc_gpu", tm->createDataLayout(), kNvptxTriple);
   PtxModule out;
-  emitAll(*mod, kernels, gpuTargetInfo(gpu), opts, out.launches);
+  emitAll(*mod, kernels, gpuTargetInfo(gpu), opts, gpu, out.launches);
   std::set<std::string> names;
   for (const GpuLaunch &l : out.launches) names.insert(l.name);
   DL_TRY(out.usesLibdevice, finishModule(*mod, gpu, names));
@@ -403,11 +430,13 @@ Expected<std::string> emitGpuKernels(const Function &f, EmitKind kind, const Cod
   for (const KernelSpec &k : plan.kernels) {
     auto [ctx, mod] = cg::newKernelModule(k.name, tm->createDataLayout(), kNvptxTriple);
     std::vector<GpuLaunch> launches;
-    emitAll(*mod, std::span<const KernelSpec>(&k, 1), gpuTargetInfo(gpu), opts, launches);
+    emitAll(*mod, std::span<const KernelSpec>(&k, 1), gpuTargetInfo(gpu), opts, gpu, launches);
     const GpuLaunch &l = launches.front();
     std::string how = l.fixedGrid ? fmt::format("grid {}x{}x{} of {} threads", l.grid[0], l.grid[1], l.grid[2], l.block)
                                   : fmt::format("grid-stride over {} iterations", l.iterations);
     if (l.threadsPerIndex > 1) how += fmt::format(" ({} threads per index)", l.threadsPerIndex);
+    if (l.elementsPerIteration > 1) how += fmt::format(" of {} elements", l.elementsPerIteration);
+    if (l.tail > 0) how += fmt::format(", a tail of {}", l.tail);
     out += fmt::format("\n{} kernel {}: {} -> {}, {}\n", comment, k.name, k.root().mnemonic(),
                        typeString(k.root().type()), how);
     if (kind != EmitKind::LlvmIR) {

@@ -10,8 +10,9 @@
 //
 // - Loop kernels: the CPU emitter's body (kernel_emitter.h), called for one parallel
 //   index at a time from a grid-stride loop over the kernel's parallel space. A flat
-//   (elementwise) kernel handles kFlatVector consecutive elements per iteration so that
-//   its loads and stores become 128-bit vector accesses. A kernel with a contiguous
+//   (elementwise) kernel handles a block of kFlatVector (2 kFlatVector with costly
+//   math) consecutive elements per iteration: all its loads first, as 128-bit vector
+//   loads, then the math, then 128-bit stores; a remainder of the size is a scalar tail. A kernel with a contiguous
 //   reduction (ir/reduce_order.h) runs a half warp (16 threads) per parallel index:
 //   thread l accumulates the canonical order's partial sum l, warp shuffles combine the
 //   16 in its fixed tree, so results are bitwise the CPU backend's. Any other kernel
@@ -20,6 +21,7 @@
 // - MatMul kernels: a shared-memory tiled GEMM (nvptx_gemm.cpp), 64x64 tiles of C per
 //   256-thread block, 4x4 outputs per thread, each C element one fma chain over k
 //   ascending from +0 (the interpreter's order), with the fused bias + ReLU epilogue.
+//   With GpuOptions::tf32, f32 products run on the tensor cores (mma.sync, TF32).
 //
 // Math: exp, log, pow and tanh become calls of libdevice (`__nv_expf`, ...), linked from
 // GpuOptions::libdevice and internalized; MathMode::Vector keeps the project's own f32
@@ -56,6 +58,15 @@ struct GpuOptions {
   std::string libdevice;
   /// Flush f32 denormals to zero (`.ftz`), the CPU backend's default; false: IEEE.
   bool flushDenormals = true;
+  /// Elements per grid-stride iteration of flat kernels (a power of two up to 16);
+  /// 0: kFlatVector, 2 kFlatVector for kernels with costly math (exp, tanh, division).
+  int64_t flatElements = 0;
+  /// f32 GEMMs on the tensor cores: operands rounded to TF32 (cvt.rna.tf32.f32, 10-bit
+  /// mantissa), products accumulated in f32 by mma.sync m16n8k8 (sm_80 and newer). Not
+  /// bitwise the CPU's: each product has a relative error up to ~2^-10 (both operands
+  /// rounded to nearest at 2^-11), so |C - C_cpu| <= ~2^-10 sum_k |a_ik b_kj| plus f32
+  /// accumulation. Off by default (strict f32).
+  bool tf32 = false;
 };
 
 /// $DLC_LIBDEVICE, else $CUDA_HOME/nvvm/libdevice/libdevice.10.bc, else
@@ -71,6 +82,9 @@ struct GpuLaunch {
   /// Consecutive iterations (threads) that share one parallel index: kReduceLanes for
   /// Loop kernels with contiguous reductions (a half warp per row), else 1.
   int threadsPerIndex = 1;
+  /// Flat kernels: elements per iteration (loaded, computed, stored as a block), and the
+  /// elements past the last whole block, one each for the first `tail` threads.
+  int64_t elementsPerIteration = 1, tail = 0;
   /// The GEMM: a fixed grid (x: column tiles, y: row tiles, z: batch).
   bool fixedGrid = false;
   int64_t grid[3] = {1, 1, 1};

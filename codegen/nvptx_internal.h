@@ -29,6 +29,6 @@ llvm::Value *readSreg(llvm::IRBuilder<> &b, Sreg r);
 /// The MatMul kernel \p k as a shared-memory tiled GEMM named \p name; fills the
 /// launch geometry of \p launch.
 llvm::Function *emitGpuGemm(llvm::Module &m, const KernelSpec &k, const std::string &name,
-                            const CodegenOptions &opts, GpuLaunch &launch);
+                            const CodegenOptions &opts, const GpuOptions &gpu, GpuLaunch &launch);
 
 }  // namespace dlc::cg

@@ -342,6 +342,7 @@ int benchCompile(const std::vector<bool> &fuse, const ExecutableOptions &exe, co
 int runBench() {
   const bool gpu = target == "cuda";
   if (target != "cpu" && !gpu) return fail(fmt::format("unknown --target '{}'; targets: cpu, cuda", std::string(target)));
+  if (std::string bad = gpuFlags.checkTarget(); !bad.empty()) return fail(bad);  // the other GPU flags
   if (gpu && (workload == "compile" || workload == "probe"))
     return fail(fmt::format("--target=cuda does not apply to --workload={}", std::string(workload)));
   if (inputPath.empty() == workload.empty())

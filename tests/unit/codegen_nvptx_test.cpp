@@ -89,6 +89,84 @@ TEST(CodegenNvptx, EveryKernelOfW1ToW5AssemblesForSm90) {
   EXPECT_EQ(checked, 12);  // mlp, cnn, gelu fwd+bwd, adam, xent; fused and unfused
 }
 
+// The second GEMM path (--gpu-tf32) and every flat block size (1: one element per
+// iteration, 16: four 128-bit accesses per buffer), and a size with a tail, assemble too.
+TEST(CodegenNvptx, Tf32GemmsAndFlatBlocksAssembleForSm90) {
+  const std::string ptxas = findPtxas();
+  const bool libdevice = !findLibdevice().empty();
+  bench::WorkloadOptions odd;
+  odd.elements = (1 << 12) + 3;  // W3/W4 with a tail of 3 (blocks of 4, 8 or 16)
+  std::vector<Workload> loads = {{"mlp", {}}, {"cnn", {}}, {"gelu", odd}, {"adam", odd}, {"xent", {}}};
+  loads.back().opts.xentRows = 256;
+  GpuOptions tf32, one, sixteen;
+  tf32.tf32 = true;
+  one.flatElements = 1;
+  sixteen.flatElements = 16;
+  int checked = 0, mma = 0;
+  for (const Workload &w : loads) {
+    Expected<std::vector<bench::BenchCase>> cases = bench::buildWorkload(w.name, w.opts);
+    ASSERT_TRUE(cases) << cases.error().str();
+    for (const bench::BenchCase &c : *cases)
+      for (const auto &[name, gpu] : {std::pair{"tf32", tf32}, {"flat1", one}, {"flat16", sixteen}}) {
+        const KernelPlan plan = planKernels(*c.function, KernelPlanOptions{.fuse = true});
+        CodegenOptions co;
+        if (!libdevice) co.math = MathMode::Vector;
+        Expected<PtxModule> m = compileToPtx(plan.kernels, co, gpu);
+        const std::string tag = fmt::format("{}_{}", c.id, name);
+        ASSERT_TRUE(m) << tag << ": " << m.error().str();
+        ASSERT_EQ(m->launches.size(), plan.kernels.size());
+        for (const GpuLaunch &l : m->launches) {
+          EXPECT_NE(m->ptx.find(".entry " + l.name + "("), std::string::npos) << tag << ": no entry " << l.name;
+          EXPECT_LE(l.elementsPerIteration, gpu.flatElements > 0 ? gpu.flatElements : 8) << tag << " " << l.name;
+          EXPECT_LT(l.tail, l.elementsPerIteration > 1 ? l.elementsPerIteration : 1) << tag << " " << l.name;
+        }
+        if (gpu.tf32 && m->ptx.find("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32") != std::string::npos) ++mma;
+        if (!ptxas.empty()) EXPECT_EQ(assemble(ptxas, m->ptx, tag), "") << tag;
+        ++checked;
+      }
+  }
+  EXPECT_EQ(checked, 18);  // 6 cases x 3 variants
+  EXPECT_GE(mma, 1);       // W1's step (the CNN's convolutions are not GEMM kernels)
+}
+
+// Flat blocks: all loads of a block, then the math, then the stores; a size that is not
+// a multiple of the block leaves a tail; costly bodies take 8 elements per iteration.
+TEST(CodegenNvptx, FlatKernelsLoadTheWholeBlockBeforeAnyStore) {
+  for (const int64_t n : {int64_t{4096}, int64_t{4099}}) {
+    Function f("f");
+    Builder b(f);
+    Value *x = f.addArg(TensorType{DType::F32, {n}}, "x");
+    Value *y = f.addArg(TensorType{DType::F32, {n}}, "y");
+    f.setResults({b.mul(b.tanh(x), y), b.add(x, y)});
+    ASSERT_TRUE(verify(f));
+    const KernelPlan plan = planKernels(f, KernelPlanOptions{.fuse = false});
+    CodegenOptions co;
+    co.math = MathMode::Vector;
+    Expected<PtxModule> m = compileToPtx(plan.kernels, co, GpuOptions{});
+    ASSERT_TRUE(m) << m.error().str();
+    for (const GpuLaunch &l : m->launches) {
+      const bool costly = l.name.rfind("tanh", 0) == 0;
+      EXPECT_EQ(l.elementsPerIteration, costly ? 8 : 4) << l.name;
+      EXPECT_EQ(l.tail, n % l.elementsPerIteration) << l.name;
+      EXPECT_EQ(l.iterations, std::max(n / l.elementsPerIteration, l.tail)) << l.name;
+    }
+    // In each entry, vector loads of the grid-stride loop come before its first store.
+    for (size_t at = m->ptx.find(".entry "); at != std::string::npos; at = m->ptx.find(".entry ", at + 1)) {
+      const size_t end = std::min(m->ptx.find(".entry ", at + 1), m->ptx.size());
+      const std::string k = m->ptx.substr(at, end - at);
+      const size_t firstStore = k.find("st.global.v4.f32");
+      const size_t lastLoad = k.rfind("ld.global.nc.v4.f32", firstStore);
+      ASSERT_NE(firstStore, std::string::npos) << k;
+      ASSERT_NE(lastLoad, std::string::npos) << k;
+      // No load between the block's first and last vector store (a tail's scalar loads
+      // come after the loop).
+      const size_t lastStore = k.rfind("st.global.v4.f32");
+      const size_t nextLoad = k.find("ld.global", firstStore);
+      EXPECT_TRUE(nextLoad == std::string::npos || nextLoad > lastStore) << k;
+    }
+  }
+}
+
 TEST(CodegenNvptx, MathUsesLibdeviceOrTheOwnApproximations) {
   Function f("f");
   Builder b(f);
