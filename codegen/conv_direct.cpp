@@ -6,15 +6,18 @@
 // its accumulator), so results are bitwise equal to the interpreter on every target and
 // thread count. What changes is how many chains run side by side.
 //
-// conv2d and the input gradient (stride 1) are one pattern,
+// conv2d (any stride up to kMaxDirectStride) and the input gradient (stride 1) are one
+// pattern,
 //
-//   dst[n,d,y,x] = sum over s, kh, kw (ascending) of src[n,s,y+ry(kh),x+rx(kw)] * wt(d,s,kh,kw)
+//   dst[n,d,y,x] = sum over s, kh, kw (ascending) of src[n,s,y*sy+ry(kh),x*sx+rx(kw)] * wt(d,s,kh,kw)
 //
 // conv2d: src = x, ry = kh*dil - pad, wt = w[d,s,kh,kw]; input gradient: src = dy,
-// ry = pad - kh*dil, wt = w[s,d,kh,kw]. The destination plane is cut into segments of W
-// lanes (W = the target's f32 vector width): consecutive pixels of the flattened plane
-// when source and destination rows are equally wide (then every tap is one constant
-// shift of the flat index), else pieces of rows. A micro-block holds MO channels x NP
+// ry = pad - kh*dil, wt = w[s,d,kh,kw], sy = sx = 1. The destination plane is cut into
+// segments of W lanes (W = the target's f32 vector width): consecutive pixels of the
+// flattened plane when source and destination rows are equally wide and the stride is 1
+// (then every tap is one constant shift of the flat index), else pieces of rows. With a
+// column stride sx > 1 a term loads W*sx consecutive source cells (masked to the ones
+// used) and keeps every sx-th, one shuffle. A micro-block holds MO channels x NP
 // segments of accumulators; per term it loads NP source vectors (masked) and broadcasts
 // MO weights: MO*NP independent fmas. The lanes of a term that fall on padding come
 // from a table (segment x tap -> lane mask) and keep their accumulator (a masked fma
@@ -43,10 +46,11 @@ struct DirectGeom {
   int64_t dh, dw, sh, sw;    ///< destination and source planes
   std::vector<int64_t> ry, rx;  ///< source row / column offset of tap kh / kw
   int64_t wd, ws;            ///< weight index = d*wd + s*ws + kh*KW + kw
+  int64_t sy = 1, sx = 1;    ///< conv2d's stride (1 for the input gradient)
 };
 
 /// A segment of the destination plane: W lanes starting at flat index `out`; lane l reads
-/// source flat index `in + l + ry*SW + rx`. `y`, `x` per lane (-1: not a pixel).
+/// source flat index `in + l*sx + ry*SW + rx`. `y`, `x` per lane (-1: not a pixel).
 struct Segment {
   int64_t out, in;
   std::vector<int64_t> y, x;
@@ -54,7 +58,7 @@ struct Segment {
 
 std::vector<Segment> segmentsOf(const DirectGeom &g, int64_t w) {
   std::vector<Segment> segs;
-  if (g.dw == g.sw) {
+  if (g.dw == g.sw && g.sy == 1 && g.sx == 1) {
     const int64_t total = g.dh * g.dw;
     for (int64_t p0 = 0; p0 < total; p0 += w) {
       Segment s{p0, p0, {}, {}};
@@ -69,7 +73,7 @@ std::vector<Segment> segmentsOf(const DirectGeom &g, int64_t w) {
   }
   for (int64_t y = 0; y < g.dh; ++y)
     for (int64_t x0 = 0; x0 < g.dw; x0 += w) {
-      Segment s{y * g.dw + x0, y * g.sw + x0, {}, {}};
+      Segment s{y * g.dw + x0, y * g.sy * g.sw + x0 * g.sx, {}, {}};
       for (int64_t l = 0; l < w; ++l) {
         const bool on = x0 + l < g.dw;
         s.y.push_back(on ? y : -1);
@@ -153,7 +157,7 @@ class DirectEmitter {
         for (int64_t j = 0; j < g_.kw; ++j) {
           std::vector<bool> m;
           for (int64_t l = 0; l < w_; ++l) {
-            const int64_t y = s.y[l] + g_.ry[i], x = s.x[l] + g_.rx[j];
+            const int64_t y = s.y[l] * g_.sy + g_.ry[i], x = s.x[l] * g_.sx + g_.rx[j];
             m.push_back(s.y[l] >= 0 && y >= 0 && y < g_.sh && x >= 0 && x < g_.sw);
           }
           masks.push_back(m);
@@ -205,6 +209,23 @@ class DirectEmitter {
     return b_.CreateICmpSLT(v, llvm::Constant::getNullValue(et));
   }
 
+  /// The W source cells of a term at ptr + l*sx, the lanes of \p m only (the others 0).
+  llvm::Value *loadTerm(llvm::Value *ptr, llvm::Value *m) {
+    llvm::Constant *zero = llvm::Constant::getNullValue(vt_);
+    if (g_.sx == 1) return b_.CreateMaskedLoad(vt_, ptr, kF32Align, m, zero);
+    // W*sx cells, of which lane l's is cell l*sx: the mask's lanes spread out (the cells
+    // between them are not read), then every sx-th cell kept.
+    const int w = static_cast<int>(w_), sx = static_cast<int>(g_.sx);
+    std::vector<int> spread, pick;
+    for (int c = 0; c < w * sx; ++c) spread.push_back(c % sx == 0 ? c / sx : w);
+    for (int l = 0; l < w; ++l) pick.push_back(l * sx);
+    auto *wide = llvm::FixedVectorType::get(b_.getFloatTy(), static_cast<unsigned>(w * sx));
+    llvm::Value *off = llvm::Constant::getNullValue(m->getType());
+    llvm::Value *wideMask = b_.CreateShuffleVector(m, off, spread);
+    llvm::Value *cells = b_.CreateMaskedLoad(wide, ptr, kF32Align, wideMask, llvm::Constant::getNullValue(wide));
+    return b_.CreateShuffleVector(cells, pick);
+  }
+
   llvm::Value *i64At(llvm::GlobalVariable *t, llvm::Value *idx) {
     return b_.CreateLoad(b_.getInt64Ty(), b_.CreateInBoundsGEP(t->getValueType(), t, {e_.i64(0), idx}));
   }
@@ -249,7 +270,7 @@ class DirectEmitter {
             // Not inbounds: lanes that are off may point outside the plane (never read).
             llvm::Value *ptr =
                 b_.CreateGEP(f32, srcPlane, b_.CreateAdd(rowIn[q], e_.i64(g_.rx[static_cast<size_t>(j)])));
-            xv[q] = b_.CreateMaskedLoad(vt_, ptr, kF32Align, m[q], zero);
+            xv[q] = loadTerm(ptr, m[q]);
           }
           for (int r = 0; r < mo; ++r) {
             llvm::Value *wi = b_.CreateAdd(wRow, e_.i64(r * g_.wd + j));
@@ -306,6 +327,10 @@ void emitDirectConv(KernelEmitter &e, const Node &n, llvm::Value *begin, llvm::V
   DirectGeom g{rs[0], rs[1], ss[1], ws[2], ws[3], rs[2], rs[3], ss[2], ss[3], {}, {}, 0, 0};
   for (int64_t i = 0; i < g.kh; ++i) g.ry.push_back(fwd ? i * a.dilation[0] - a.padding[0] : a.padding[0] - i * a.dilation[0]);
   for (int64_t j = 0; j < g.kw; ++j) g.rx.push_back(fwd ? j * a.dilation[1] - a.padding[1] : a.padding[1] - j * a.dilation[1]);
+  if (fwd) {
+    g.sy = a.stride[0];
+    g.sx = a.stride[1];
+  }
   const int64_t taps = g.kh * g.kw;
   g.wd = fwd ? g.s * taps : taps;    // conv2d: w[d,s,..]; input grad: w[s,d,..]
   g.ws = fwd ? taps : g.d * taps;

@@ -54,7 +54,10 @@ Shape directConvDomain(const Node &n) {
     if (c * kh * kw * kConvGroup * 4 > kMaxStackBytes) return {};
     return {ceilDiv(r[0], kConvGroup)};
   }
-  if (a.stride[0] != 1 || a.stride[1] != 1) return {};
+  // conv2d: strides up to kMaxDirectStride (a term loads W*stride cells); the input
+  // gradient: stride 1 (a strided one scatters, and keeps the row kernels).
+  const int64_t maxStride = k == OpKind::Conv2d ? kMaxDirectStride : 1;
+  if (a.stride[0] > maxStride || a.stride[1] > maxStride) return {};
   const Shape &w = a1;  // [O,C,KH,KW]
   if (w[3] > kMaxTaps) return {};
   // Segments of the result plane times taps: the mask table.

@@ -4,8 +4,9 @@
 // convolution node gets the direct kernels of codegen/conv_direct.cpp and, if so, for
 // their parallel index space. Everything else keeps the row kernels of conv.cpp.
 //
-//   conv2d, conv2d_input_grad (f32, stride 1): [N, ceil(D / kConvGroup)] -- a batch item
-//     and a group of output channels per parallel index;
+//   conv2d (f32, strides up to kMaxDirectStride), conv2d_input_grad (f32, stride 1):
+//     [N, ceil(D / kConvGroup)] -- a batch item and a group of output channels per
+//     parallel index;
 //   conv2d_filter_grad (f32): [ceil(O / kConvGroup)] -- a group of the filter's output
 //     channels per parallel index, over the whole batch;
 //   max_pool2d_grad whose windows tile the input (stride = window, no padding, any
@@ -26,6 +27,8 @@ namespace dlc {
 /// Output channels (conv2d, input gradient) or filter output channels (filter gradient)
 /// per parallel index of the direct convolution kernels.
 constexpr int64_t kConvGroup = 16;
+/// The largest conv2d stride (per dimension) of the direct kernels.
+constexpr int64_t kMaxDirectStride = 4;
 
 /// The parallel index space of \p n's direct kernel, or an empty shape when \p n is not
 /// a convolution (or max pooling gradient) the direct kernels compute.

@@ -34,6 +34,11 @@ class Arith {
   TensorType type_;
 };
 
+// Where two arguments of one call would each create nodes, they are separate statements:
+// argument evaluation order is unspecified (GCC and clang differ), and the printed IR must
+// not depend on the compiler. The order kept is the one the golden tests were written
+// with.
+
 /// g + wd * p (L2 weight decay), or g when wd is 0.
 Value *withWeightDecay(const Arith &a, Value *g, Value *p, double wd) {
   return wd != 0.0 ? a.add(g, a.mul(a.k(wd), p)) : g;
@@ -60,15 +65,19 @@ void rmsPropUpdate(Builder &b, const RmsProp &o, const StepScalars &s, ParamSlot
   Value *g = withWeightDecay(a, slot.grad, slot.param, o.weightDecay);
   size_t next = 0;
   // v_t = alpha v_{t-1} + (1 - alpha) g^2
-  Value *v = a.add(a.mul(a.k(o.alpha), slot.state[next++]), a.mul(a.k(1.0 - o.alpha), a.mul(g, g)));
+  Value *gSq = a.mul(g, g);
+  Value *vNew = a.mul(a.k(1.0 - o.alpha), gSq);
+  Value *v = a.add(a.mul(a.k(o.alpha), slot.state[next++]), vNew);
   slot.newState.push_back(v);
   Value *vt = v;
   if (o.centered) {  // g_avg = alpha g_avg + (1 - alpha) g; vt = v - g_avg^2
-    Value *gAvg = a.add(a.mul(a.k(o.alpha), slot.state[next++]), a.mul(a.k(1.0 - o.alpha), g));
+    Value *gNew = a.mul(a.k(1.0 - o.alpha), g);
+    Value *gAvg = a.add(a.mul(a.k(o.alpha), slot.state[next++]), gNew);
     slot.newState.push_back(gAvg);
     vt = a.sub(v, a.mul(gAvg, gAvg));
   }
-  Value *scaled = a.div(g, a.add(a.sqrt(vt), a.k(o.eps)));  // g / (sqrt(vt) + eps)
+  Value *eps = a.k(o.eps);
+  Value *scaled = a.div(g, a.add(a.sqrt(vt), eps));  // g / (sqrt(vt) + eps)
   Value *lr = a.spread(s.lr);
   if (o.momentum > 0.0) {  // b_t = mu b_{t-1} + g / (sqrt(vt) + eps); p -= lr b_t
     Value *buf = a.add(a.mul(a.k(o.momentum), slot.state[next++]), scaled);
@@ -84,8 +93,11 @@ void adamStep(Builder &b, double beta1, double beta2, double eps, const StepScal
               Value *g, ParamSlot &slot) {
   Arith a(b, slot.param);
   // m_t = b1 m + (1 - b1) g;  v_t = b2 v + (1 - b2) g^2
-  Value *m = a.add(a.mul(a.k(beta1), slot.state[0]), a.mul(a.k(1.0 - beta1), g));
-  Value *v = a.add(a.mul(a.k(beta2), slot.state[1]), a.mul(a.k(1.0 - beta2), a.mul(g, g)));
+  Value *mNew = a.mul(a.k(1.0 - beta1), g);
+  Value *m = a.add(a.mul(a.k(beta1), slot.state[0]), mNew);
+  Value *gSq = a.mul(g, g);
+  Value *vNew = a.mul(a.k(1.0 - beta2), gSq);
+  Value *v = a.add(a.mul(a.k(beta2), slot.state[1]), vNew);
   slot.newState = {m, v};
   // Bias corrections 1 - b^t, computed once as scalars of the parameter's dtype.
   const DType d = slot.param->dtype();
@@ -96,7 +108,9 @@ void adamStep(Builder &b, double beta1, double beta2, double eps, const StepScal
   Value *mHat = a.div(m, a.spread(bc1));
   Value *vHat = a.div(v, a.spread(bc2));
   // p_t = p - lr mHat / (sqrt(vHat) + eps)
-  Value *upd = a.div(a.mul(a.spread(s.lr), mHat), a.add(a.sqrt(vHat), a.k(eps)));
+  Value *epsK = a.k(eps);
+  Value *denom = a.add(a.sqrt(vHat), epsK);
+  Value *upd = a.div(a.mul(a.spread(s.lr), mHat), denom);
   slot.newParam = a.sub(p, upd);
 }
 
@@ -109,8 +123,10 @@ void adamUpdate(Builder &b, const Adam &o, const StepScalars &s, ParamSlot &slot
 void adamWUpdate(Builder &b, const AdamW &o, const StepScalars &s, ParamSlot &slot) {
   Arith a(b, slot.param);
   Value *p = slot.param;
-  if (o.weightDecay != 0.0)  // p = p - lr wd p (decoupled)
-    p = a.sub(p, a.mul(a.mul(a.spread(s.lr), a.k(o.weightDecay)), p));
+  if (o.weightDecay != 0.0) {  // p = p - lr wd p (decoupled)
+    Value *wd = a.k(o.weightDecay);
+    p = a.sub(p, a.mul(a.mul(a.spread(s.lr), wd), p));
+  }
   adamStep(b, o.beta1, o.beta2, o.eps, s, p, slot.grad, slot);
 }
 
@@ -185,7 +201,9 @@ void clipByGlobalNorm(Builder &b, std::vector<Value *> &grads, double maxNorm) {
   }
   Value *total = b.sqrt(sumSq);
   // coef = min(maxNorm / (total + 1e-6), 1)
-  Value *coef = b.min(b.div(b.scalar(maxNorm, d), b.add(total, b.scalar(1e-6, d))), b.scalar(1.0, d));
+  Value *one = b.scalar(1.0, d);
+  Value *denom = b.add(total, b.scalar(1e-6, d));
+  Value *coef = b.min(b.div(b.scalar(maxNorm, d), denom), one);
   for (Value *&g : grads) g = b.mul(g, b.broadcastTo(b.cast(coef, g->dtype()), g->shape()));
 }
 

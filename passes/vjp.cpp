@@ -82,18 +82,24 @@ Expected<std::vector<Value *>> vjp(Builder &b, Node &n, Value *g, std::span<cons
   case OpKind::Log:  // d/dx log x = 1/x
     out[0] = b.div(g, x);
     return out;
-  case OpKind::Tanh:  // d/dx tanh x = 1 - tanh^2 x = 1 - y^2
-    out[0] = b.mul(g, b.sub(b.splatLike(1.0, y), b.mul(y, y)));
+  case OpKind::Tanh: {  // d/dx tanh x = 1 - tanh^2 x = 1 - y^2
+    // One node-creating call per argument list: argument evaluation order is
+    // unspecified, and the printed IR must not depend on the compiler.
+    Value *ySq = b.mul(y, y);
+    out[0] = b.mul(g, b.sub(b.splatLike(1.0, y), ySq));
     return out;
+  }
   case OpKind::Sigmoid:  // d/dx s(x) = s(x) (1 - s(x)) = y (1 - y)
     out[0] = b.mul(g, b.mul(y, b.sub(b.splatLike(1.0, y), y)));
     return out;
   case OpKind::Sqrt:  // d/dx sqrt x = 1 / (2 sqrt x) = 1 / (2y)
     out[0] = b.div(g, b.mul(b.splatLike(2.0, y), y));
     return out;
-  case OpKind::Rsqrt:  // d/dx x^(-1/2) = -1/2 x^(-3/2) = -y^3 / 2
-    out[0] = b.mul(g, b.mul(b.splatLike(-0.5, y), b.mul(y, b.mul(y, y))));
+  case OpKind::Rsqrt: {  // d/dx x^(-1/2) = -1/2 x^(-3/2) = -y^3 / 2
+    Value *yCube = b.mul(y, b.mul(y, y));
+    out[0] = b.mul(g, b.mul(b.splatLike(-0.5, y), yCube));
     return out;
+  }
   case OpKind::Cast:  // d/dx cast(x) = 1 between float types; no gradient to or from integers
     if (isFloat(x->dtype()) && isFloat(y->dtype())) out[0] = b.cast(g, x->dtype());
     return out;
@@ -193,7 +199,8 @@ Expected<std::vector<Value *>> vjp(Builder &b, Node &n, Value *g, std::span<cons
     const auto &axes = n.attrsAs<ReduceAttrs>().axes;
     const std::vector<int64_t> kept = keptDims(axes, x->rank());
     Value *isMax = b.compare(x, b.broadcast(y, x->shape(), kept), CmpDir::Eq);
-    Value *mask = b.select(isMax, b.splatLike(1.0, x), b.splatLike(0.0, x));
+    Value *zero = b.splatLike(0.0, x);
+    Value *mask = b.select(isMax, b.splatLike(1.0, x), zero);
     Value *share = b.div(g, b.reduceSum(mask, axes));
     out[0] = b.mul(mask, b.broadcast(share, x->shape(), kept));
     return out;

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include <gtest/gtest.h>
 
+#include "codegen/conv_plan.h"
 #include "codegen_cases.h"
 #include "ir/shape_inference.h"
 
@@ -61,7 +62,8 @@ TEST_P(ConvRows, DirectKernelShapesMatchInterpreter) {
   // f32 convolutions on the direct kernels (conv_direct.cpp): channel counts around the
   // micro-blocks (8/4 channels, 16-channel groups, 24/6/3-row filter gradient blocks),
   // planes whose rows are and are not as wide as the source's (flat vs row segments),
-  // 'same' and 'valid' padding, dilation, size-1 dims, and strided filter gradients.
+  // 'same' and 'valid' padding, dilation, size-1 dims, strided conv2d (a term's wide
+  // load and shuffle) and strided filter gradients. Each case must take the direct path.
   Rng r(0xD1EC7 + static_cast<uint64_t>(GetParam()));
   const int64_t channels[] = {1, 3, 7, 17, 26, 33};
   for (int i = 0; i < 7; ++i) {
@@ -70,7 +72,9 @@ TEST_P(ConvRows, DirectKernelShapesMatchInterpreter) {
       const int64_t n = r.uniformInt(1, 2), c = r.pick(std::vector<int64_t>(std::begin(channels), std::end(channels)));
       const int64_t o = r.pick(std::vector<int64_t>(std::begin(channels), std::end(channels)));
       const int64_t kh = r.uniformInt(1, 5), kw = r.uniformInt(1, 5), h = r.uniformInt(1, 9), w = r.uniformInt(1, 19);
-      const int64_t s = GetParam() == OpKind::Conv2dFilterGrad ? r.uniformInt(1, 2) : 1;
+      const int64_t s = GetParam() == OpKind::Conv2dFilterGrad ? r.uniformInt(1, 2)
+                        : GetParam() == OpKind::Conv2d        ? r.uniformInt(1, kMaxDirectStride)
+                                                              : 1;
       g.a.stride = {s, s};
       g.a.dilation = {r.uniformInt(1, 2), 1};
       g.a.padding = i % 2 ? std::vector<int64_t>{(kh - 1) * g.a.dilation[0] / 2, (kw - 1) / 2}
@@ -84,6 +88,9 @@ TEST_P(ConvRows, DirectKernelShapesMatchInterpreter) {
     }
     JitCase c = convCaseOf(r, GetParam(), g);
     SCOPED_TRACE(c.label);
+    int direct = 0;
+    for (const auto &node : c.fn->nodes()) direct += !directConvDomain(*node).empty();
+    EXPECT_EQ(direct, 1) << "the case does not run on the direct kernel";
     checkJitCase(c);
   }
 }
