@@ -1,8 +1,10 @@
 //===- codegen/jit.cpp - ORC LLJIT, the kernel cache and parallel compiles --===//
 //
-// compile() emits each kernel into its own module under the canonical name `kernel`,
-// prints it and hashes the text (xxHash64). Cache misses are renamed to a unique,
-// readable symbol (`add_3.1f2e...`) and added to the LLJIT; one lookup of all new
+// compile() keys each kernel by its spec (kernel_key.h: the ops, shapes, dtypes and
+// structure of the group; the JIT fixes the target and numerics), so a hit in the
+// in-memory cache costs neither emitting nor printing LLVM IR. A miss is emitted into
+// its own module under a unique, readable symbol (`add_3.1f2e...`, the name, the key's
+// xxHash64 and a serial) and added to the LLJIT; one lookup of all new
 // symbols lets ORC materialize them concurrently: the IR transform layer runs the
 // optimization pipeline and ConcurrentIRCompiler the code generator, both on the
 // compile threads. Kernels call libm (expf, tanhf, ...) through a generator that
@@ -37,27 +39,16 @@
 
 #include "codegen/disk_cache.h"
 #include "codegen/kernel_emitter.h"
+#include "codegen/kernel_key.h"
 #include "codegen/llvm_support.h"
 
 namespace dlc {
 namespace {
 
-#ifndef DLC_CODEGEN_PIPELINE_HASH
-#error "codegen/CMakeLists.txt defines DLC_CODEGEN_PIPELINE_HASH for jit.cpp"
-#endif
-
 /// A key that identifies the target, numerics and disk cache of a JIT.
 std::string optionsKey(const CodegenOptions &o) {
   return fmt::format("{}|{}|{}|{}|{}|{}", o.cpu, o.features, o.optLevel, o.fastMath, static_cast<int>(o.math),
                      o.cacheDir);
-}
-
-/// What decides a kernel's object code besides its IR: the resolved target, the
-/// numerics, LLVM and the sources that set up the optimization pipeline and the JIT.
-std::string diskKeyPrefix(const TargetInfo &t, const CodegenOptions &o) {
-  return fmt::format("target {} {} {}\nopt {} fast-math {} math {}\nllvm {}\npipeline {}\n", t.triple, t.cpu,
-                     t.features, o.optLevel, o.fastMath, static_cast<int>(o.math), LLVM_VERSION_STRING,
-                     DLC_CODEGEN_PIPELINE_HASH);
 }
 
 /// The identifier of a module whose object goes to the disk cache: the entry's key and
@@ -108,11 +99,6 @@ bool definesSymbol(const std::string &object, const std::string &symbol) {
   return false;
 }
 
-struct CacheEntry {
-  std::string ir;
-  KernelFn fn;
-};
-
 }  // namespace
 
 struct Jit::Impl {
@@ -122,7 +108,8 @@ struct Jit::Impl {
   std::unique_ptr<ObjectCacheWriter> diskWriter;  ///< outlives the JIT's compilers
   std::unique_ptr<llvm::orc::LLJIT> jit;
   mutable std::mutex mu;
-  std::unordered_map<uint64_t, std::vector<CacheEntry>> cache;
+  /// kernelKey -> entry point (the JIT fixes the rest of the key: codegenKey).
+  std::unordered_map<std::string, KernelFn> cache;
   /// Disk entries added to this JIT (key -> symbol): an object is added only once.
   std::unordered_map<std::string, std::string> diskLoaded;
   Stats stats;
@@ -176,7 +163,7 @@ Expected<std::shared_ptr<Jit>> Jit::create(const CodegenOptions &opts) {
   llvm::orc::LLJITBuilder builder;
   builder.setJITTargetMachineBuilder(jtmb).setNumCompileThreads(threads);
   if (!opts.cacheDir.empty()) {
-    impl->disk = std::make_unique<cg::DiskCache>(opts.cacheDir, diskKeyPrefix(target, opts));
+    impl->disk = std::make_unique<cg::DiskCache>(opts.cacheDir, codegenKey(target, opts));
     impl->diskWriter = std::make_unique<ObjectCacheWriter>(*impl->disk);
     builder.setCompileFunctionCreator(
         [writer = impl->diskWriter.get()](llvm::orc::JITTargetMachineBuilder b)
@@ -225,41 +212,32 @@ Expected<std::vector<KernelFn>> Jit::compile(std::span<const KernelSpec> kernels
   std::vector<KernelFn> fns(kernels.size(), nullptr);
 
   struct Pending {
-    std::string ir, symbol;
-    uint64_t hash;
+    std::string key, symbol;
     std::vector<size_t> users;  ///< indices into `kernels`
     std::optional<llvm::orc::ThreadSafeModule> module;
     bool compiles = true;  ///< false: the object came from disk
   };
   std::vector<Pending> pending;
-  std::unordered_map<std::string, size_t> pendingByIr;
+  std::unordered_map<std::string, size_t> pendingByKey;
   llvm::orc::ResourceTrackerSP tracker = im.jit->getMainJITDylib().getDefaultResourceTracker();
 
   for (size_t i = 0; i < kernels.size(); ++i) {
-    // Canonical names (module and function `kernel`): the IR text, hence the cache key,
-    // depends only on what the kernel computes.
-    auto [ctx, mod] = cg::newKernelModule("kernel", im.jit->getDataLayout(), im.jit->getTargetTriple().str());
-    llvm::Function *entry = cg::emitKernel(*mod, kernels[i], "kernel", im.target, im.opts);
-    std::string ir = cg::moduleText(*mod);
-    const uint64_t hash = llvm::xxHash64(ir);
+    std::string key = kernelKey(kernels[i]);
     {
       std::lock_guard<std::mutex> lock(im.mu);
-      if (auto it = im.cache.find(hash); it != im.cache.end()) {
-        auto hit = std::find_if(it->second.begin(), it->second.end(), [&](const CacheEntry &c) { return c.ir == ir; });
-        if (hit != it->second.end()) {
-          fns[i] = hit->fn;
-          ++im.stats.cacheHits;
-          continue;
-        }
+      if (auto it = im.cache.find(key); it != im.cache.end()) {
+        fns[i] = it->second;
+        ++im.stats.cacheHits;
+        continue;
       }
     }
-    if (auto it = pendingByIr.find(ir); it != pendingByIr.end()) {  // a duplicate in this batch
+    if (auto it = pendingByKey.find(key); it != pendingByKey.end()) {  // a duplicate in this batch
       pending[it->second].users.push_back(i);
       continue;
     }
     std::string diskKey;
     if (im.disk) {
-      diskKey = im.disk->keyFor(ir);
+      diskKey = im.disk->keyFor(key);
       std::optional<std::string> symbol;
       {
         std::lock_guard<std::mutex> lock(im.mu);  // added by an earlier or concurrent compile
@@ -286,18 +264,19 @@ Expected<std::vector<KernelFn>> Jit::compile(std::span<const KernelSpec> kernels
         }
       }
       if (symbol) {
-        pendingByIr.emplace(ir, pending.size());
-        pending.push_back(Pending{std::move(ir), std::move(*symbol), hash, {i}, std::nullopt, false});
+        pendingByKey.emplace(key, pending.size());
+        pending.push_back(Pending{std::move(key), std::move(*symbol), {i}, std::nullopt, false});
         continue;
       }
     }
-    // Unique: the readable name, the hash, and a serial against collisions.
-    std::string symbol = fmt::format("{}.{:016x}.{:x}", kernels[i].name, hash, im.serial++);
-    entry->setName(symbol);
+    // Unique: the readable name, the key's hash, and a serial against collisions.
+    std::string symbol = fmt::format("{}.{:016x}.{:x}", kernels[i].name, llvm::xxHash64(key), im.serial++);
+    auto [ctx, mod] = cg::newKernelModule(symbol, im.jit->getDataLayout(), im.jit->getTargetTriple().str());
+    cg::emitKernel(*mod, kernels[i], symbol, im.target, im.opts);
     if (im.disk) mod->setModuleIdentifier(diskModuleId(diskKey, symbol));
-    pendingByIr.emplace(ir, pending.size());
+    pendingByKey.emplace(key, pending.size());
     pending.push_back(
-        Pending{std::move(ir), symbol, hash, {i}, llvm::orc::ThreadSafeModule(std::move(mod), std::move(ctx))});
+        Pending{std::move(key), symbol, {i}, llvm::orc::ThreadSafeModule(std::move(mod), std::move(ctx))});
   }
   if (pending.empty()) return fns;
 
@@ -322,7 +301,7 @@ Expected<std::vector<KernelFn>> Jit::compile(std::span<const KernelSpec> kernels
     auto fn = reinterpret_cast<KernelFn>(static_cast<uintptr_t>(it->second.getAddress()));
     for (size_t u : p.users) fns[u] = fn;
     if (p.compiles) ++im.stats.compiled;
-    im.cache[p.hash].push_back(CacheEntry{std::move(p.ir), fn});
+    im.cache.emplace(std::move(p.key), fn);
   }
   return fns;
 }
