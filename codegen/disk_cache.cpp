@@ -66,10 +66,10 @@ bool writeAll(int fd, std::string_view bytes) {
 
 DiskCache::DiskCache(std::string dir, std::string keyPrefix) : dir_(std::move(dir)), keyPrefix_(std::move(keyPrefix)) {}
 
-std::string DiskCache::keyFor(std::string_view irText) const {
+std::string DiskCache::keyFor(std::string_view kernelKey) const {
   llvm::SHA256 sha;
   sha.update(fmt::format("dlc object cache {}\n{}\n", kObjectCacheFormat, keyPrefix_));
-  sha.update(llvm::StringRef(irText.data(), irText.size()));
+  sha.update(llvm::StringRef(kernelKey.data(), kernelKey.size()));
   std::array<uint8_t, 32> digest = sha.final();
   std::string hex;
   for (uint8_t b : digest) hex += fmt::format("{:02x}", b);

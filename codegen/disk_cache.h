@@ -1,10 +1,11 @@
 //===- codegen/disk_cache.h - the on-disk object cache of the JIT -----------===//
 //
 // INTERNAL to codegen/ (jit.cpp uses it). One file per compiled kernel under the cache
-// directory, named by the SHA-256 of everything that decides the object code: the
-// kernel's LLVM IR text, the target (triple, cpu, features), the numerics options, the
-// LLVM version, the cache format version and a hash of the sources that configure the
-// optimization pipeline and the JIT (so a changed pipeline never reuses old objects).
+// directory, named by the SHA-256 of everything that decides the object code
+// (codegen/kernel_key.h): the kernel's spec (kernelKey) after a prefix with the target
+// (triple, cpu, features), the numerics options, the LLVM version, the cache format
+// version and a hash of the sources that generate and compile kernels (codegenKey: an
+// edited emitter or pipeline never reuses old objects).
 //
 // An entry is a small header, the kernel's symbol name and the object file:
 //
@@ -33,7 +34,7 @@
 namespace dlc::cg {
 
 /// Bumped whenever the entry layout or the meaning of a key changes.
-inline constexpr uint32_t kObjectCacheFormat = 1;
+inline constexpr uint32_t kObjectCacheFormat = 2;  // 2: keyed by the kernel spec, not its IR
 
 class DiskCache {
  public:
@@ -42,8 +43,8 @@ class DiskCache {
 
   const std::string &directory() const { return dir_; }
 
-  /// The entry name (64 hex digits) of a kernel with LLVM IR \p irText.
-  std::string keyFor(std::string_view irText) const;
+  /// The entry name (64 hex digits) of the kernel with kernelKey \p kernelKey.
+  std::string keyFor(std::string_view kernelKey) const;
 
   struct Entry {
     std::string symbol;

@@ -1,18 +1,21 @@
 //===- codegen/jit.cpp - ORC LLJIT, the kernel cache and parallel compiles --===//
 //
-// compile() emits each kernel into its own module under the canonical name `kernel`,
-// prints it and hashes the text (xxHash64). Cache misses are renamed to a unique,
-// readable symbol (`add_3.1f2e...`) and added to the LLJIT; one lookup of all new
-// symbols lets ORC materialize them concurrently: the IR transform layer runs the
-// optimization pipeline and ConcurrentIRCompiler the code generator, both on the
-// compile threads. Kernels call libm (expf, tanhf, ...) through a generator that
-// resolves symbols in the host process.
+// compile() keys each kernel by its spec (kernel_key.h: the ops, shapes, dtypes and
+// structure of the group; the JIT fixes the target and numerics), so a hit in the
+// in-memory cache costs neither emitting nor printing LLVM IR. The misses are compiled
+// by the JIT's own workers, the calling thread and compileThreads - 1 others: each takes
+// the next kernel (the costliest first: GEMMs, convolutions, then by group size, so that
+// no big kernel starts last), emits it into its own module and context under a unique,
+// readable symbol (`add_3.1f2e...`: the name, the key's xxHash64 and a serial), runs
+// the optimization pipeline and the code generator with a TargetMachine of its own
+// (one per worker, reused for every kernel it takes) and keeps the object file. The
+// objects are then added to the LLJIT, and one lookup links them (RuntimeDyld).
 //
 // With CodegenOptions::cacheDir set, a miss in memory looks in the on-disk cache
-// (disk_cache.h) next: a stored object is added to the JIT as is, skipping optimization
-// and code generation; a kernel compiled here reaches the disk through an
-// llvm::ObjectCache on the compiler, which sees each module's object file (the module
-// identifier carries the entry's key).
+// (disk_cache.h) next: a stored object is added to the JIT as is, skipping emission,
+// optimization and code generation; a worker stores each object it produces. Kernels
+// call libm (expf, tanhf, ...) through a generator that resolves symbols in the host
+// process.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/jit.h"
@@ -27,60 +30,29 @@
 #include <unordered_map>
 
 #include <llvm/Config/llvm-config.h>
-#include <llvm/ExecutionEngine/ObjectCache.h>
-#include <llvm/ExecutionEngine/Orc/CompileUtils.h>
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/IR/LegacyPassManager.h>
+#include <llvm/MC/MCContext.h>
 #include <llvm/Object/ObjectFile.h>
+#include <llvm/Support/SmallVectorMemoryBuffer.h>
+#include <llvm/Target/TargetMachine.h>
 #include <llvm/Support/xxhash.h>
 
 #include "codegen/disk_cache.h"
 #include "codegen/kernel_emitter.h"
+#include "codegen/kernel_key.h"
 #include "codegen/llvm_support.h"
 
 namespace dlc {
 namespace {
-
-#ifndef DLC_CODEGEN_PIPELINE_HASH
-#error "codegen/CMakeLists.txt defines DLC_CODEGEN_PIPELINE_HASH for jit.cpp"
-#endif
 
 /// A key that identifies the target, numerics and disk cache of a JIT.
 std::string optionsKey(const CodegenOptions &o) {
   return fmt::format("{}|{}|{}|{}|{}|{}", o.cpu, o.features, o.optLevel, o.fastMath, static_cast<int>(o.math),
                      o.cacheDir);
 }
-
-/// What decides a kernel's object code besides its IR: the resolved target, the
-/// numerics, LLVM and the sources that set up the optimization pipeline and the JIT.
-std::string diskKeyPrefix(const TargetInfo &t, const CodegenOptions &o) {
-  return fmt::format("target {} {} {}\nopt {} fast-math {} math {}\nllvm {}\npipeline {}\n", t.triple, t.cpu,
-                     t.features, o.optLevel, o.fastMath, static_cast<int>(o.math), LLVM_VERSION_STRING,
-                     DLC_CODEGEN_PIPELINE_HASH);
-}
-
-/// The identifier of a module whose object goes to the disk cache: the entry's key and
-/// the kernel's symbol (neither contains '|'). Unique per module, so concurrent compiles
-/// of one kernel (two symbols, one key) each store their own object with its own symbol.
-std::string diskModuleId(const std::string &key, const std::string &symbol) { return key + "|" + symbol; }
-
-/// Hands each object the compiler produces to the disk cache, under the key and symbol
-/// its module identifier names (modules of kernels that bypass the disk cache have none).
-class ObjectCacheWriter : public llvm::ObjectCache {
- public:
-  explicit ObjectCacheWriter(cg::DiskCache &disk) : disk_(disk) {}
-  void notifyObjectCompiled(const llvm::Module *m, llvm::MemoryBufferRef obj) override {
-    const std::string &id = m->getModuleIdentifier();
-    const size_t bar = id.find('|');
-    if (bar == std::string::npos) return;
-    disk_.store(id.substr(0, bar), id.substr(bar + 1), std::string_view(obj.getBufferStart(), obj.getBufferSize()));
-  }
-  std::unique_ptr<llvm::MemoryBuffer> getObject(const llvm::Module *) override { return nullptr; }
-
- private:
-  cg::DiskCache &disk_;
-};
 
 /// Whether \p object is an object file that defines \p symbol: a cache entry whose
 /// checksum holds but whose contents do not fit is a miss, never a failed lookup.
@@ -108,21 +80,18 @@ bool definesSymbol(const std::string &object, const std::string &symbol) {
   return false;
 }
 
-struct CacheEntry {
-  std::string ir;
-  KernelFn fn;
-};
-
 }  // namespace
 
 struct Jit::Impl {
   CodegenOptions opts;
   TargetInfo target;
   std::unique_ptr<cg::DiskCache> disk;           ///< null without a cache directory
-  std::unique_ptr<ObjectCacheWriter> diskWriter;  ///< outlives the JIT's compilers
   std::unique_ptr<llvm::orc::LLJIT> jit;
+  llvm::orc::JITTargetMachineBuilder machines{llvm::Triple()};  ///< each worker's TargetMachine
+  unsigned threads = 1;                                           ///< workers per compile()
   mutable std::mutex mu;
-  std::unordered_map<uint64_t, std::vector<CacheEntry>> cache;
+  /// kernelKey -> entry point (the JIT fixes the rest of the key: codegenKey).
+  std::unordered_map<std::string, KernelFn> cache;
   /// Disk entries added to this JIT (key -> symbol): an object is added only once.
   std::unordered_map<std::string, std::string> diskLoaded;
   Stats stats;
@@ -171,19 +140,15 @@ Expected<std::shared_ptr<Jit>> Jit::create(const CodegenOptions &opts) {
   jtmb.setOptions(cg::targetOptions(opts));
   jtmb.setCodeGenOptLevel(cg::codegenLevel(opts.optLevel));
 
-  unsigned threads = opts.compileThreads > 0 ? static_cast<unsigned>(opts.compileThreads)
-                                             : std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+  impl->machines = jtmb;
+  impl->threads = opts.compileThreads > 0 ? static_cast<unsigned>(opts.compileThreads)
+                                          : std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+  if (!opts.cacheDir.empty())
+    impl->disk = std::make_unique<cg::DiskCache>(opts.cacheDir, codegenKey(target, opts));
+  // Kernels are compiled by compile()'s workers; the LLJIT only links their objects, on
+  // the thread that looks them up.
   llvm::orc::LLJITBuilder builder;
-  builder.setJITTargetMachineBuilder(jtmb).setNumCompileThreads(threads);
-  if (!opts.cacheDir.empty()) {
-    impl->disk = std::make_unique<cg::DiskCache>(opts.cacheDir, diskKeyPrefix(target, opts));
-    impl->diskWriter = std::make_unique<ObjectCacheWriter>(*impl->disk);
-    builder.setCompileFunctionCreator(
-        [writer = impl->diskWriter.get()](llvm::orc::JITTargetMachineBuilder b)
-            -> llvm::Expected<std::unique_ptr<llvm::orc::IRCompileLayer::IRCompiler>> {
-          return std::make_unique<llvm::orc::ConcurrentIRCompiler>(std::move(b), writer);
-        });
-  }
+  builder.setJITTargetMachineBuilder(jtmb).setNumCompileThreads(0);
   auto jit = builder.create();
   if (!jit) return cg::toError(jit.takeError(), "cannot create the LLVM JIT");
   impl->jit = std::move(*jit);
@@ -192,18 +157,6 @@ Expected<std::shared_ptr<Jit>> Jit::create(const CodegenOptions &opts) {
       impl->jit->getDataLayout().getGlobalPrefix());
   if (!gen) return cg::toError(gen.takeError(), "cannot expose the process's symbols to the JIT");
   impl->jit->getMainJITDylib().addGenerator(std::move(*gen));
-
-  // Optimization runs as each module is materialized, on ORC's compile threads.
-  const int optLevel = opts.optLevel;
-  impl->jit->getIRTransformLayer().setTransform(
-      [jtmb, optLevel](llvm::orc::ThreadSafeModule tsm, llvm::orc::MaterializationResponsibility &)
-          -> llvm::Expected<llvm::orc::ThreadSafeModule> {
-        llvm::orc::JITTargetMachineBuilder builder = jtmb;  // runs on several threads
-        auto tm = builder.createTargetMachine();
-        if (!tm) return tm.takeError();
-        tsm.withModuleDo([&](llvm::Module &m) { cg::optimizeModule(m, **tm, optLevel); });
-        return tsm;
-      });
   return std::shared_ptr<Jit>(new Jit(std::move(impl)));
 }
 
@@ -220,46 +173,70 @@ Expected<std::shared_ptr<Jit>> Jit::shared(const CodegenOptions &opts) {
   return jit;
 }
 
+namespace {
+
+/// A guess at a kernel's compile time, to start the costliest first.
+int64_t compileCost(const KernelSpec &k) {
+  const int64_t nodes = static_cast<int64_t>(k.nodes.size());
+  switch (k.kind) {
+  case KernelKind::MatMul: return (isGemmKernel(k) ? 1000 : 100) + nodes;
+  case KernelKind::Conv: return 500 + nodes;
+  case KernelKind::Loop: break;
+  }
+  return nodes;
+}
+
+/// Emits, optimizes and compiles one kernel to a relocatable object with \p tm.
+Expected<std::unique_ptr<llvm::MemoryBuffer>> compileKernel(const KernelSpec &k, const std::string &symbol,
+                                                           llvm::TargetMachine &tm, const TargetInfo &target,
+                                                           const CodegenOptions &opts) {
+  auto [ctx, mod] = cg::newKernelModule(symbol, tm.createDataLayout(), target.triple);
+  cg::emitKernel(*mod, k, symbol, target, opts);
+  cg::optimizeModule(*mod, tm, opts.optLevel, /*inlineFirst=*/true);
+  llvm::SmallVector<char, 0> object;
+  llvm::raw_svector_ostream os(object);
+  llvm::legacy::PassManager pm;
+  llvm::MCContext *mc = nullptr;
+  if (tm.addPassesToEmitMC(pm, mc, os)) return makeError(Location{}, "the target cannot emit object code");
+  pm.run(*mod);
+  return std::unique_ptr<llvm::MemoryBuffer>(
+      std::make_unique<llvm::SmallVectorMemoryBuffer>(std::move(object), symbol, /*RequiresNullTerminator=*/false));
+}
+
+}  // namespace
+
 Expected<std::vector<KernelFn>> Jit::compile(std::span<const KernelSpec> kernels) {
   Impl &im = *impl_;
   std::vector<KernelFn> fns(kernels.size(), nullptr);
 
   struct Pending {
-    std::string ir, symbol;
-    uint64_t hash;
+    std::string key, symbol, diskKey;
     std::vector<size_t> users;  ///< indices into `kernels`
-    std::optional<llvm::orc::ThreadSafeModule> module;
-    bool compiles = true;  ///< false: the object came from disk
+    bool compiles = true;       ///< false: the object came from disk
+    std::unique_ptr<llvm::MemoryBuffer> object;
+    std::optional<Error> error;
   };
   std::vector<Pending> pending;
-  std::unordered_map<std::string, size_t> pendingByIr;
+  std::unordered_map<std::string, size_t> pendingByKey;
   llvm::orc::ResourceTrackerSP tracker = im.jit->getMainJITDylib().getDefaultResourceTracker();
 
   for (size_t i = 0; i < kernels.size(); ++i) {
-    // Canonical names (module and function `kernel`): the IR text, hence the cache key,
-    // depends only on what the kernel computes.
-    auto [ctx, mod] = cg::newKernelModule("kernel", im.jit->getDataLayout(), im.jit->getTargetTriple().str());
-    llvm::Function *entry = cg::emitKernel(*mod, kernels[i], "kernel", im.target, im.opts);
-    std::string ir = cg::moduleText(*mod);
-    const uint64_t hash = llvm::xxHash64(ir);
+    std::string key = kernelKey(kernels[i]);
     {
       std::lock_guard<std::mutex> lock(im.mu);
-      if (auto it = im.cache.find(hash); it != im.cache.end()) {
-        auto hit = std::find_if(it->second.begin(), it->second.end(), [&](const CacheEntry &c) { return c.ir == ir; });
-        if (hit != it->second.end()) {
-          fns[i] = hit->fn;
-          ++im.stats.cacheHits;
-          continue;
-        }
+      if (auto it = im.cache.find(key); it != im.cache.end()) {
+        fns[i] = it->second;
+        ++im.stats.cacheHits;
+        continue;
       }
     }
-    if (auto it = pendingByIr.find(ir); it != pendingByIr.end()) {  // a duplicate in this batch
+    if (auto it = pendingByKey.find(key); it != pendingByKey.end()) {  // a duplicate in this batch
       pending[it->second].users.push_back(i);
       continue;
     }
     std::string diskKey;
     if (im.disk) {
-      diskKey = im.disk->keyFor(ir);
+      diskKey = im.disk->keyFor(key);
       std::optional<std::string> symbol;
       {
         std::lock_guard<std::mutex> lock(im.mu);  // added by an earlier or concurrent compile
@@ -286,34 +263,66 @@ Expected<std::vector<KernelFn>> Jit::compile(std::span<const KernelSpec> kernels
         }
       }
       if (symbol) {
-        pendingByIr.emplace(ir, pending.size());
-        pending.push_back(Pending{std::move(ir), std::move(*symbol), hash, {i}, std::nullopt, false});
+        pendingByKey.emplace(key, pending.size());
+        pending.push_back(Pending{std::move(key), std::move(*symbol), std::move(diskKey), {i}, false, nullptr, {}});
         continue;
       }
     }
-    // Unique: the readable name, the hash, and a serial against collisions.
-    std::string symbol = fmt::format("{}.{:016x}.{:x}", kernels[i].name, hash, im.serial++);
-    entry->setName(symbol);
-    if (im.disk) mod->setModuleIdentifier(diskModuleId(diskKey, symbol));
-    pendingByIr.emplace(ir, pending.size());
-    pending.push_back(
-        Pending{std::move(ir), symbol, hash, {i}, llvm::orc::ThreadSafeModule(std::move(mod), std::move(ctx))});
+    // Unique: the readable name, the key's hash, and a serial against collisions.
+    std::string symbol = fmt::format("{}.{:016x}.{:x}", kernels[i].name, llvm::xxHash64(key), im.serial++);
+    pendingByKey.emplace(key, pending.size());
+    pending.push_back(Pending{std::move(key), std::move(symbol), std::move(diskKey), {i}, true, nullptr, {}});
   }
   if (pending.empty()) return fns;
 
+  // The kernels to compile, costliest first; workers take them in that order.
+  std::vector<size_t> order;
+  for (size_t p = 0; p < pending.size(); ++p)
+    if (pending[p].compiles) order.push_back(p);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return compileCost(kernels[pending[a].users[0]]) > compileCost(kernels[pending[b].users[0]]);
+  });
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    std::unique_ptr<llvm::TargetMachine> tm;
+    for (size_t n; (n = next.fetch_add(1)) < order.size();) {
+      Pending &p = pending[order[n]];
+      if (!tm) {
+        llvm::orc::JITTargetMachineBuilder b = im.machines;
+        auto created = b.createTargetMachine();
+        if (!created) {
+          p.error = cg::toError(created.takeError(), "cannot create the LLVM target machine");
+          continue;
+        }
+        tm = std::move(*created);
+      }
+      Expected<std::unique_ptr<llvm::MemoryBuffer>> obj =
+          compileKernel(kernels[p.users[0]], p.symbol, *tm, im.target, im.opts);
+      if (!obj) {
+        p.error = obj.takeError();
+        continue;
+      }
+      p.object = std::move(*obj);
+      if (im.disk) im.disk->store(p.diskKey, p.symbol, p.object->getBuffer());
+    }
+  };
+  const size_t helpers = std::min<size_t>(im.threads, order.size()) - (order.empty() ? 0 : 1);
+  std::vector<std::thread> workers;
+  for (size_t t = 0; t < helpers; ++t) workers.emplace_back(work);
+  work();
+  for (std::thread &t : workers) t.join();
+
   llvm::orc::SymbolLookupSet names;
-  // Straight into the optimizing transform layer: LLJIT::addIRModule's platform layer
-  // would clone every module into a new context (for concurrency), but each kernel has
-  // its own context already, with the diagnostic handler that keeps remarks quiet.
   for (Pending &p : pending) {
+    if (p.error) return std::move(*p.error);
     if (p.compiles)
-      if (llvm::Error e = im.jit->getIRTransformLayer().add(tracker, std::move(*p.module)))
+      if (llvm::Error e = im.jit->addObjectFile(tracker, std::move(p.object)))
         return cg::toError(std::move(e), "cannot add a kernel to the JIT");
     names.add(im.jit->mangleAndIntern(p.symbol), llvm::orc::SymbolLookupFlags::RequiredSymbol);
   }
   llvm::orc::ExecutionSession &es = im.jit->getExecutionSession();
   auto found = es.lookup(llvm::orc::makeJITDylibSearchOrder(&im.jit->getMainJITDylib()), std::move(names));
-  if (!found) return cg::toError(found.takeError(), "cannot compile kernels");
+  if (!found) return cg::toError(found.takeError(), "cannot link kernels");
 
   std::lock_guard<std::mutex> lock(im.mu);
   for (Pending &p : pending) {
@@ -322,7 +331,7 @@ Expected<std::vector<KernelFn>> Jit::compile(std::span<const KernelSpec> kernels
     auto fn = reinterpret_cast<KernelFn>(static_cast<uintptr_t>(it->second.getAddress()));
     for (size_t u : p.users) fns[u] = fn;
     if (p.compiles) ++im.stats.compiled;
-    im.cache[p.hash].push_back(CacheEntry{std::move(p.ir), fn});
+    im.cache.emplace(std::move(p.key), fn);
   }
   return fns;
 }

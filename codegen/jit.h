@@ -1,11 +1,13 @@
 //===- codegen/jit.h - compiling kernels to native code ---------------------===//
 //
-// Jit compiles KernelSpecs with ORC's LLJIT, one LLVM module (and context) per kernel,
-// several modules in parallel on ORC's compile threads, and keeps every compiled kernel
-// in an in-memory cache keyed by a hash of its LLVM IR text: a kernel whose IR was seen
-// before (in this or another executable, e.g. the same `add` on the same shapes) is not
-// compiled again. With CodegenOptions::cacheDir, compiled objects are also kept on disk
-// (codegen/disk_cache.h) for later processes. The header is LLVM-free; the LLJIT lives behind a pimpl.
+// Jit compiles KernelSpecs with LLVM, one module (and context) per kernel, several
+// kernels in parallel on the JIT's own workers (CodegenOptions::compileThreads), links
+// the objects with ORC's LLJIT, and keeps every compiled kernel in an in-memory cache
+// keyed by the kernel's spec (codegen/kernel_key.h): a kernel seen before (in this or
+// another executable, e.g. the same `add` on the same shapes) is neither compiled nor
+// emitted again. With CodegenOptions::cacheDir, compiled objects are also kept on disk
+// (codegen/disk_cache.h) for later processes. The header is LLVM-free; the LLJIT lives
+// behind a pimpl.
 //
 // Thread-safe: compile() may be called concurrently.
 //

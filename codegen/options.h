@@ -32,7 +32,8 @@ struct CodegenOptions {
   bool fastMath = false;
   /// Threads that run kernels; 0 means one per hardware thread. Used by the runtime.
   int threads = 0;
-  /// Threads that compile kernels (ORC concurrent compilation); 0 picks a default.
+  /// Threads that compile kernels (the calling thread and compileThreads - 1 workers);
+  /// 0: one per hardware thread, at most 8.
   int compileThreads = 0;
   /// f32 exp/log/tanh/sigmoid: the vectorized approximations (default) or libm calls.
   /// The interpreter must use the same mode (InterpreterOptions::math) to match bitwise.
