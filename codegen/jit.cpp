@@ -182,6 +182,11 @@ int64_t compileCost(const KernelSpec &k) {
   case KernelKind::MatMul: return (isGemmKernel(k) ? 1000 : 100) + nodes;
   case KernelKind::Conv: return 500 + nodes;
   case KernelKind::Loop: break;
+  case KernelKind::Horizontal: {
+    int64_t sum = 0;
+    for (const KernelSpec &p : k.parts) sum += compileCost(p);
+    return sum;
+  }
   }
   return nodes;
 }

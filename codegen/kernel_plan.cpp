@@ -363,6 +363,12 @@ bool KernelSpec::partReads(size_t p, const Value *in) const {
   return std::find(parts[p].inputs.begin(), parts[p].inputs.end(), in) != parts[p].inputs.end();
 }
 
+KernelPlanOptions gpuPlanOptions(KernelPlanOptions o) {
+  o.directConv = false;
+  o.horizontal = false;
+  return o;
+}
+
 KernelPlan planKernels(const Function &f, const KernelPlanOptions &opts) {
   KernelPlan plan;
   if (opts.fuse) {

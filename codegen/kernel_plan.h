@@ -150,6 +150,10 @@ struct KernelPlan {
 /// Splits \p f into kernels: fused groups, or one per node. \p f must be verified.
 KernelPlan planKernels(const Function &f, const KernelPlanOptions &opts = {});
 
+/// \p o as the GPU lowering (codegen/nvptx.h) needs it: no direct convolution kernels
+/// (CPU code) and no horizontal kernels (no NVPTX lowering yet: one launch per part).
+KernelPlanOptions gpuPlanOptions(KernelPlanOptions o);
+
 struct GemmTiling;
 /// The tiling of the generated GEMM for \p matmul (a matmul node).
 GemmTiling gemmTilingOf(const Node &matmul);

@@ -399,8 +399,8 @@ Expected<PtxModule> compileToPtx(std::span<const KernelSpec> kernels, const Code
                                  const GpuOptions &gpu) {
   for (const KernelSpec &k : kernels)
     if (k.kind == KernelKind::Horizontal)
-      return makeError(Location{}, "kernel {} is horizontal, which has no GPU lowering yet (plan with "
-                       "KernelPlanOptions::horizontal = false)", k.name);
+      return makeError(Location{}, "kernel {} is horizontal, which has no GPU lowering yet (plan with gpuPlanOptions)",
+                       k.name);
   DL_TRY(std::unique_ptr<llvm::TargetMachine> tm, makeGpuTargetMachine(gpu, opts));
   auto [ctx, mod] = cg::newKernelModule("dlc_gpu", tm->createDataLayout(), kNvptxTriple);
   PtxModule out;
@@ -417,10 +417,7 @@ Expected<PtxModule> compileToPtx(std::span<const KernelSpec> kernels, const Code
 Expected<std::string> emitGpuKernels(const Function &f, EmitKind kind, const CodegenOptions &opts,
                                      const GpuOptions &gpu, const KernelPlanOptions &planOpts) {
   DL_TRY(std::unique_ptr<llvm::TargetMachine> tm, makeGpuTargetMachine(gpu, opts));
-  KernelPlanOptions gpuPlan = planOpts;
-  gpuPlan.directConv = false;  // the GPU lowers convolutions through the elemental generators
-  gpuPlan.horizontal = false;  // no GPU lowering of horizontal kernels yet (as CudaExecutable)
-  const KernelPlan plan = planKernels(f, gpuPlan);
+  const KernelPlan plan = planKernels(f, gpuPlanOptions(planOpts));
   // PTX comments are `//`, LLVM IR's `;`: the output stays valid input for ptxas or llc.
   const char *comment = kind == EmitKind::Assembly || kind == EmitKind::Ptx ? "//" : ";";
   std::string out = fmt::format("{} dlc kernels of @{} for {} {}\n", comment, f.name(), kNvptxTriple, gpu.arch);

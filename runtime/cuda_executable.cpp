@@ -61,12 +61,7 @@ std::string CudaExecutable::deviceName() const { return impl_->drv->deviceName()
 
 Expected<std::unique_ptr<CudaExecutable>> CudaExecutable::compile(const Function &f, const CudaOptions &opts) {
   if (Expected<void> ok = verify(f); !ok) return ok.takeError();
-  KernelPlanOptions planOpts = opts.plan;
-  planOpts.directConv = false;  // the GPU lowers convolutions through the elemental generators
-  // The NVPTX emitter lowers horizontal kernels (grid-stride loops one after the other),
-  // but that lowering has not yet run on a GPU: the parts stay separate launches there.
-  planOpts.horizontal = false;
-  const KernelPlan plan = planKernels(f, planOpts);
+  const KernelPlan plan = planKernels(f, gpuPlanOptions(opts.plan));
   // The PTX first: code generation errors come before driver errors, and a machine
   // without a GPU still checks that the function can be compiled.
   DL_TRY(PtxModule ptx, compileToPtx(plan.kernels, opts.codegen, opts.gpu));

@@ -167,7 +167,7 @@ TEST(NvptxReduce, ContiguousReductionsRunAHalfWarpPerOutput) {
     ASSERT_TRUE(verify(*f)) << c.fn;
     for (bool fuse : {true, false}) {
       const std::string tag = fmt::format("{}_{}", c.fn, fuse ? "fused" : "unfused");
-      const KernelPlan plan = planKernels(*f, KernelPlanOptions{.fuse = fuse, .directConv = false});
+      const KernelPlan plan = planKernels(*f, gpuPlanOptions({.fuse = fuse}));
       Expected<PtxModule> ptx = compileToPtx(plan.kernels, co, GpuOptions{});
       ASSERT_TRUE(ptx) << tag << ": " << ptx.error().str();
       bool any = false;
@@ -200,7 +200,7 @@ TEST(NvptxReduce, EveryOpFileAndModelAssemblesForSm90) {
         if (!verify(*f)) continue;
         for (bool fuse : {true, false}) {
           const std::string tag = fmt::format("{}_{}_{}", e.path().stem().string(), f->name(), fuse ? "f" : "u");
-          const KernelPlan plan = planKernels(*f, KernelPlanOptions{.fuse = fuse, .directConv = false});
+          const KernelPlan plan = planKernels(*f, gpuPlanOptions({.fuse = fuse}));
           CodegenOptions co;
           co.math = MathMode::Vector;
           Expected<PtxModule> ptx = compileToPtx(plan.kernels, co, GpuOptions{});

@@ -68,7 +68,7 @@ TEST(CodegenNvptx, EveryKernelOfW1ToW5AssemblesForSm90) {
     ASSERT_TRUE(cases) << cases.error().str();
     for (const bench::BenchCase &c : *cases)
       for (bool fuse : {true, false}) {
-        const KernelPlan plan = planKernels(*c.function, KernelPlanOptions{.fuse = fuse, .horizontal = false});
+        const KernelPlan plan = planKernels(*c.function, gpuPlanOptions({.fuse = fuse}));
         CodegenOptions co;
         // Without libdevice, f32 math comes from the project's own approximations.
         if (!libdevice) co.math = MathMode::Vector;
@@ -108,7 +108,7 @@ TEST(CodegenNvptx, Tf32GemmsAndFlatBlocksAssembleForSm90) {
     ASSERT_TRUE(cases) << cases.error().str();
     for (const bench::BenchCase &c : *cases)
       for (const auto &[name, gpu] : {std::pair{"tf32", tf32}, {"flat1", one}, {"flat16", sixteen}}) {
-        const KernelPlan plan = planKernels(*c.function, KernelPlanOptions{.fuse = true});
+        const KernelPlan plan = planKernels(*c.function, gpuPlanOptions({.fuse = true}));
         CodegenOptions co;
         if (!libdevice) co.math = MathMode::Vector;
         Expected<PtxModule> m = compileToPtx(plan.kernels, co, gpu);
