@@ -51,17 +51,7 @@ bool sharesRows(const KernelSpec &k) {
   stored.insert(k.invariant.begin(), k.invariant.end());
   bool any = false;
   for (const Node *n : k.nodes) {
-    switch (n->kind()) {
-    case OpKind::MatMul:
-    case OpKind::Conv2d:
-    case OpKind::Conv2dInputGrad:
-    case OpKind::Conv2dFilterGrad:
-    case OpKind::MaxPool2d:
-    case OpKind::MaxPool2dGrad:
-    case OpKind::AvgPool2d:
-    case OpKind::AvgPool2dGrad: return false;  // their own loops and row buffers
-    default: break;
-    }
+    if (hasTrait(n->kind(), kOwnKernel)) return false;  // their own loops and row buffers
     any = any || isContiguousReduce(*n);
   }
   if (!any) return false;

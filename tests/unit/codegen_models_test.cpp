@@ -13,21 +13,6 @@
 namespace dlc::test {
 namespace {
 
-/// Random arguments for \p f: floats in [0, 1) (so Adam's second moment stays
-/// non-negative), integers (labels, the step counter) in [0, 9].
-std::vector<HostTensor> randomArgs(const Function &f, uint64_t seed) {
-  Rng r(seed);
-  InputStyle style;
-  style.lo = 0;
-  style.hi = 1;
-  style.special = 0;
-  style.intLo = 0;
-  style.intHi = 9;
-  std::vector<HostTensor> args;
-  for (size_t i = 0; i < f.numArgs(); ++i) args.push_back(r.tensor(f.arg(i)->type(), style));
-  return args;
-}
-
 JitCase trainStepCase(Expected<Model> model, OptimizerConfig opt, const std::string &label) {
   JitCase c;
   c.label = label;
@@ -43,7 +28,7 @@ JitCase trainStepCase(Expected<Model> model, OptimizerConfig opt, const std::str
     return c;
   }
   c.fn = cloneFunction(**step, "train_step");
-  c.inputs = randomArgs(*c.fn, 42);
+  c.inputs = argsFor(*c.fn, 42);
   return c;
 }
 
@@ -53,7 +38,7 @@ TEST(JitModels, MlpForward) {
   JitCase c;
   c.label = "mlp forward, batch 4";
   c.fn = cloneFunction(*m->function, "mlp");
-  c.inputs = randomArgs(*c.fn, 1);
+  c.inputs = argsFor(*c.fn, 1);
   checkJitCase(c);
 }
 

@@ -19,6 +19,7 @@
 #include <gtest/gtest.h>
 
 #include "codegen/options.h"
+#include "runtime/executable.h"
 #include "ir/builder.h"
 #include "ir/host_tensor.h"
 #include "ir/ir.h"
@@ -89,5 +90,14 @@ int64_t ulpDistance(float a, float b);
 
 /// The whole check described at the top of this file.
 void checkJitCase(const JitCase &c);
+
+/// Arguments for \p f without special values: floats in [lo, hi), integers (labels, step
+/// counters) in [0, 9]. Training steps use [0, 1) so that Adam's moments stay valid.
+std::vector<HostTensor> argsFor(const Function &f, uint64_t seed, double lo = 0, double hi = 1);
+
+/// Compiles \p f with \p o and runs it on \p args; a failure fails the test and returns
+/// no tensors.
+std::vector<HostTensor> compileAndRun(const Function &f, const std::vector<HostTensor> &args,
+                                      const ExecutableOptions &o);
 
 }  // namespace dlc::test

@@ -26,25 +26,7 @@ std::vector<HostTensor> runPlan(const Function &f, const std::vector<HostTensor>
   o.plan = plan;
   o.codegen.math = MathMode::Libm;
   o.codegen.threads = threads;
-  Expected<std::unique_ptr<Executable>> ex = Executable::compile(f, o);
-  EXPECT_TRUE(ex) << ex.error().str();
-  if (!ex) return {};
-  Expected<std::vector<HostTensor>> r = (*ex)->run(args);
-  EXPECT_TRUE(r) << r.error().str();
-  return r ? std::move(*r) : std::vector<HostTensor>{};
-}
-
-std::vector<HostTensor> randomArgs(const Function &f, uint64_t seed) {
-  Rng r(seed);
-  InputStyle style;
-  style.lo = 0.01;
-  style.hi = 1;
-  style.special = 0;
-  style.intLo = 0;
-  style.intHi = 9;
-  std::vector<HostTensor> args;
-  for (size_t i = 0; i < f.numArgs(); ++i) args.push_back(r.tensor(f.arg(i)->type(), style));
-  return args;
+  return compileAndRun(f, args, o);
 }
 
 /// Horizontal == separate kernels == unfused, bitwise, on 1 and 2 threads, with the
@@ -113,7 +95,7 @@ TEST(FusionHorizontal, W1StepUpdatesAllParametersInOneKernel) {
       EXPECT_EQ(d.group, h->name);
     }
   EXPECT_EQ(parts, 8);
-  expectSameBits(*f, randomArgs(*f, 21));
+  expectSameBits(*f, argsFor(*f, 21, 0.01));
 }
 
 // Two parts each reading a product that dies in the horizontal kernel: an output may
@@ -152,7 +134,7 @@ func @mixed(%x: f32[8,8], %y: f32[8,8]) -> (f32[8,8], f32[8,8], f32[8,8]) {
       ASSERT_GE(p, 0);
       EXPECT_TRUE(h->partReads(static_cast<size_t>(p), in)) << valueLabel(f, out) << " over " << valueLabel(f, in);
     }
-    expectSameBits(f, randomArgs(f, 22));
+    expectSameBits(f, argsFor(f, 22, 0.01));
     // Printed as a region with nested parts; the text still parses as the function.
     const FusionPlan fp = planFusion(f);
     const std::string printed = printFusedFunction(f, fp);
@@ -172,7 +154,7 @@ func @mixed(%x: f32[8,8], %y: f32[8,8]) -> (f32[8,8], f32[8,8], f32[8,8]) {
       }
     EXPECT_EQ(apart, 1) << formatDecisions(f, fp);
     for (const KernelSpec &k : planKernels(f).kernels) EXPECT_NE(k.kind, KernelKind::Horizontal) << k.name;
-    expectSameBits(f, randomArgs(f, 23));
+    expectSameBits(f, argsFor(f, 23, 0.01));
   }
 }
 

@@ -18,31 +18,13 @@
 namespace dlc::test {
 namespace {
 
-std::vector<HostTensor> argsFor(const Function &f, uint64_t seed, double lo, double hi) {
-  Rng r(seed);
-  InputStyle style;
-  style.lo = lo;
-  style.hi = hi;
-  style.special = 0;
-  style.intLo = 0;
-  style.intHi = 9;
-  std::vector<HostTensor> args;
-  for (size_t i = 0; i < f.numArgs(); ++i) args.push_back(r.tensor(f.arg(i)->type(), style));
-  return args;
-}
-
 std::vector<HostTensor> runWith(const Function &f, const std::vector<HostTensor> &args, bool fuse, MathMode math,
                                 int threads) {
   ExecutableOptions o;
   o.plan.fuse = fuse;
   o.codegen.math = math;
   o.codegen.threads = threads;
-  Expected<std::unique_ptr<Executable>> ex = Executable::compile(f, o);
-  EXPECT_TRUE(ex) << ex.error().str();
-  if (!ex) return {};
-  Expected<std::vector<HostTensor>> r = (*ex)->run(args);
-  EXPECT_TRUE(r) << r.error().str();
-  return r ? std::move(*r) : std::vector<HostTensor>{};
+  return compileAndRun(f, args, o);
 }
 
 /// Fused == unfused, bitwise, with the C library's and with the vector math, on 1 and

@@ -15,19 +15,6 @@
 namespace dlc::test {
 namespace {
 
-std::vector<HostTensor> positiveArgs(const Function &f, uint64_t seed) {
-  Rng r(seed);
-  InputStyle style;
-  style.lo = 0;
-  style.hi = 1;
-  style.special = 0;
-  style.intLo = 0;
-  style.intHi = 9;
-  std::vector<HostTensor> args;
-  for (size_t i = 0; i < f.numArgs(); ++i) args.push_back(r.tensor(f.arg(i)->type(), style));
-  return args;
-}
-
 /// No two arena buffers live at the same kernel share a byte; every value a kernel
 /// touches has a slot; the peak of live bytes fits in the arena.
 void expectValidPlan(const Function &f, const KernelPlan &plan, const BufferPlan &bp) {
@@ -90,7 +77,7 @@ TEST(MemoryPlan, ChainRunsInOneBuffer) {
   ExecutableOptions inPlace, separate;
   separate.planner = planOneBufferPerValue;
   inPlace.plan.fuse = separate.plan.fuse = false;
-  std::vector<HostTensor> args = positiveArgs(f, 1);
+  std::vector<HostTensor> args = argsFor(f, 1);
   auto a = Executable::compile(f, inPlace), b = Executable::compile(f, separate);
   ASSERT_TRUE(a && b);
   EXPECT_EQ((*a)->arenaBytes(), bp.arenaBytes);
@@ -124,7 +111,7 @@ TEST(MemoryPlan, TrainStepRunsInPlaceWithoutAllocating) {
   // Adam's p', m', v' of each of the 6 parameters are written into their arguments.
   EXPECT_GE((*inPlaceEx)->donatedArgs().size(), 18u);
 
-  std::vector<HostTensor> byValue = positiveArgs(*f, 2);
+  std::vector<HostTensor> byValue = argsFor(*f, 2);
   std::vector<HostTensor> inPlace = byValue;
   std::vector<HostTensor> results(f->results().size());
   const auto &aliases = f->resultAliases();
