@@ -62,8 +62,9 @@ Jit::Stats compileAndCheck(const Function &f, const std::string &cacheDir) {
   Expected<std::vector<HostTensor>> got = (*ex)->run(in);
   Expected<std::vector<HostTensor>> want = interpret(f, in);
   EXPECT_TRUE(got && want);
-  if (got && want)
+  if (got && want) {
     for (size_t i = 0; i < want->size(); ++i) EXPECT_TRUE(sameElements((*got)[i], (*want)[i])) << "result " << i;
+  }
   return (*jit)->stats();
 }
 

@@ -181,7 +181,9 @@ TEST(NvptxReduce, ContiguousReductionsRunAHalfWarpPerOutput) {
       EXPECT_EQ(any, c.halfWarp) << tag;
       const bool shuffles = ptx->ptx.find("shfl.sync.down.b32") != std::string::npos;
       EXPECT_EQ(shuffles, c.halfWarp) << tag;
-      if (c.halfWarp) EXPECT_NE(ptx->ptx.find("shfl.sync.idx.b32"), std::string::npos) << tag;
+      if (c.halfWarp) {
+        EXPECT_NE(ptx->ptx.find("shfl.sync.idx.b32"), std::string::npos) << tag;
+      }
       EXPECT_EQ(assemble(ptx->ptx, tag), "") << tag;
     }
   }

@@ -121,7 +121,9 @@ TEST(CodegenNvptx, Tf32GemmsAndFlatBlocksAssembleForSm90) {
           EXPECT_LT(l.tail, l.elementsPerIteration > 1 ? l.elementsPerIteration : 1) << tag << " " << l.name;
         }
         if (gpu.tf32 && m->ptx.find("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32") != std::string::npos) ++mma;
-        if (!ptxas.empty()) EXPECT_EQ(assemble(ptxas, m->ptx, tag), "") << tag;
+        if (!ptxas.empty()) {
+          EXPECT_EQ(assemble(ptxas, m->ptx, tag), "") << tag;
+        }
         ++checked;
       }
   }

@@ -180,7 +180,9 @@ TEST(Fusion, W1ForwardWritesOnlyTheActivations) {
   for (const FusionDecision &d : fp.decisions)
     if (d.producer->kind() == OpKind::MatMul && d.reason.starts_with("GEMM epilogue: ")) {
       ++(d.fused ? fused : apart);
-      if (!d.fused) EXPECT_EQ(d.group, "matmul_10") << d.reason;
+      if (!d.fused) {
+        EXPECT_EQ(d.group, "matmul_10") << d.reason;
+      }
     }
   EXPECT_EQ(apart, 1);
   EXPECT_EQ(fused, 2);
