@@ -71,7 +71,7 @@ Expected<std::unique_ptr<Executable>> Executable::compile(const Function &f, con
   }
   for (size_t k = 0; k < plan.kernels.size(); ++k) {
     const KernelSpec &spec = plan.kernels[k];
-    Step step{spec.name, fns[k], {}, spec.domain.parallelExtent(), spec.chunk};
+    Step step{spec.name, fns[k], {}, spec.domain.parallelExtent(), spec.chunk, {}};
     for (const Value *v : spec.inputs) {
       DL_TRY(size_t s, slotFor(v));
       step.slots.push_back(s);
