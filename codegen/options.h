@@ -40,7 +40,7 @@ struct CodegenOptions {
   MathMode math = MathMode::Vector;
   /// Directory of the on-disk object cache (codegen/disk_cache.h): compiled kernels are
   /// stored there and reused by later processes. Empty (the default for the API) keeps
-  /// the cache in memory only; `dlc run` uses defaultCacheDir() unless told otherwise.
+  /// the cache in memory only; `dlc run` and `dlc train` use defaultCacheDir() unless told otherwise.
   std::string cacheDir;
 };
 

@@ -51,18 +51,11 @@ cl::opt<int64_t> maxElements("max-elements", cl::desc("Elements printed per resu
                              cl::sub(runCommand), cl::cat(dlcCategory()));
 cl::opt<bool> unfused("unfused", cl::desc("One kernel per IR op (no fusion); results equal the fused run's"),
                       cl::sub(runCommand), cl::cat(dlcCategory()));
-cl::opt<std::string> cacheDir("cache-dir",
-                              cl::desc("Directory of the on-disk kernel cache (default: $DLC_CACHE_DIR, else "
-                                       "~/.cache/dlc)"),
-                              cl::value_desc("dir"), cl::sub(runCommand), cl::cat(dlcCategory()));
-cl::opt<bool> noDiskCache("no-disk-cache", cl::desc("Keep compiled kernels in memory only"), cl::sub(runCommand),
-                          cl::cat(dlcCategory()));
 cl::opt<bool> checkNumerics("check-numerics",
                             cl::desc("Fail at the first kernel that produces a NaN or Inf, naming its op and location"),
                             cl::sub(runCommand), cl::cat(dlcCategory()));
-cl::opt<bool> cacheStats("cache-stats", cl::desc("Print what the kernel caches did to stderr"), cl::sub(runCommand),
-                         cl::cat(dlcCategory()));
 CodegenFlags codegenFlags(runCommand);
+DiskCacheFlags diskCacheFlags(runCommand);
 GpuFlags gpuFlags(runCommand);
 cl::opt<bool> compareCpu("compare-cpu", cl::desc("--target=cuda: also run on the CPU and compare the results"),
                          cl::sub(runCommand), cl::cat(dlcCategory()));
@@ -166,19 +159,14 @@ int runRun() {
     opts.keepDenormals = keepDenormals;
     opts.plan.fuse = !unfused;
     opts.checkNumerics = checkNumerics;
-    if (!noDiskCache) opts.codegen.cacheDir = cacheDir.getNumOccurrences() ? std::string(cacheDir) : defaultCacheDir();
+    opts.codegen.cacheDir = diskCacheFlags.dir();
     Expected<std::unique_ptr<Executable>> ex = Executable::compile(*f, opts);
     if (!ex) {
       printDiagnostics(llvm::errs(), ex.error(), *src);
       return 1;
     }
     results = (*ex)->run(inputs);
-    if (cacheStats) {
-      const Jit::Stats s = (*ex)->jit().stats();
-      llvm::errs() << "kernel cache: " << s.compiled << " compiled, " << s.diskHits << " loaded from disk, "
-                   << s.cacheHits << " in-memory hits, " << s.diskWrites << " written, " << s.diskCorrupt
-                   << " corrupt\n";
-    }
+    diskCacheFlags.report((*ex)->jit());
   }
   if (!results) {
     printDiagnostics(llvm::errs(), results.error(), *src);

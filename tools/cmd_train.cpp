@@ -3,7 +3,9 @@
 // `dlc train [--model=mlp|cnn | FILE.dlc] [options]` compiles the model's training step
 // once (train/trainer.h), trains it on Fashion-MNIST (or any MNIST-layout IDX
 // directory), evaluates on the test split after every epoch, and can log, save and
-// resume. docs/training.md describes the flags, the defaults and the .dlc convention.
+// resume. Compiled kernels persist in the on-disk cache, as for `dlc run`, so a second
+// run (a resume, another seed) starts without compiling. docs/training.md describes the
+// flags, the defaults and the .dlc convention.
 //
 //===----------------------------------------------------------------------===//
 #include <chrono>
@@ -82,6 +84,7 @@ cl::opt<std::string> resumePath("resume", cl::desc("Resume from a checkpoint wri
 cl::opt<std::string> progressMode("progress", cl::desc("auto (a bar on a terminal, else lines), bar, lines, none"),
                                   cl::init("auto"), cl::sub(trainCommand), cl::cat(dlcCategory()));
 CodegenFlags codegenFlags(trainCommand);
+DiskCacheFlags diskCacheFlags(trainCommand);
 GpuFlags trainGpuFlags(trainCommand);
 cl::opt<bool> cudaGraph("cuda-graph",
                         cl::desc("--target=cuda: replay the training step as one CUDA graph when the driver "
@@ -269,6 +272,7 @@ int runTrain() {
   to.fuse = !unfused;
   to.keepDenormals = keepDenormals;
   to.codegen = codegenFlags.toOptions();
+  to.codegen.cacheDir = diskCacheFlags.dir();
   if (std::string bad = trainGpuFlags.checkTarget(); !bad.empty()) return fail(bad);
   to.cuda = trainGpuFlags.cuda();
   to.gpu = trainGpuFlags.toOptions(keepDenormals);
@@ -283,6 +287,7 @@ int runTrain() {
               trainer.stepExecutable().numThreads(), unfused ? "unfused" : "fused",
               trainer.stepExecutable().kernelNames().size(), trainer.evalExecutable().kernelNames().size(),
               trainer.compileSeconds(), loadSeconds);
+  diskCacheFlags.report(trainer.stepExecutable().jit());  // the step's and the evaluation's kernels
   if (CudaExecutable *gpu = trainer.gpuStepExecutable())
     std::printf("training step on %s (--target=cuda): %zu kernels, parameters resident on the device\n",
                 gpu->deviceName().c_str(), gpu->numKernels());

@@ -2,7 +2,9 @@
 //
 // `--target-cpu`, `--target-features`, `--opt-level`, `--fast-math`, `--math` for the commands
 // that generate code (emit, run). Each command owns one CodegenFlags bound to its
-// SubCommand; toOptions() turns the parsed flags into CodegenOptions.
+// SubCommand; toOptions() turns the parsed flags into CodegenOptions. DiskCacheFlags:
+// `--cache-dir`, `--no-disk-cache` and `--cache-stats` for the commands that keep
+// compiled kernels between runs (run, train).
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -10,7 +12,9 @@
 #include <string>
 
 #include <llvm/Support/CommandLine.h>
+#include <llvm/Support/raw_ostream.h>
 
+#include "codegen/jit.h"
 #include "codegen/options.h"
 #include "tools/tool_support.h"
 
@@ -53,6 +57,40 @@ class CodegenFlags {
   llvm::cl::opt<unsigned> optLevel_;
   llvm::cl::opt<bool> fastMath_;
   llvm::cl::opt<MathMode> math_;
+};
+
+// Where compiled kernels persist between processes: the on-disk object cache
+// (codegen/disk_cache.h), on by default in defaultCacheDir().
+class DiskCacheFlags {
+ public:
+  explicit DiskCacheFlags(llvm::cl::SubCommand &sub)
+      : dir_("cache-dir",
+             llvm::cl::desc("Directory of the on-disk kernel cache (default: $DLC_CACHE_DIR, else ~/.cache/dlc)"),
+             llvm::cl::value_desc("dir"), llvm::cl::sub(sub), llvm::cl::cat(dlcCategory())),
+        off_("no-disk-cache", llvm::cl::desc("Keep compiled kernels in memory only"), llvm::cl::sub(sub),
+             llvm::cl::cat(dlcCategory())),
+        stats_("cache-stats", llvm::cl::desc("Print what the kernel caches did to stderr"), llvm::cl::sub(sub),
+               llvm::cl::cat(dlcCategory())) {}
+
+  /// The directory for CodegenOptions::cacheDir: --cache-dir, else defaultCacheDir();
+  /// empty (no disk cache) with --no-disk-cache.
+  std::string dir() const {
+    if (off_) return {};
+    return dir_.getNumOccurrences() ? std::string(dir_) : defaultCacheDir();
+  }
+
+  /// With --cache-stats: one line on stderr of what `jit`'s caches did.
+  void report(const Jit &jit) const {
+    if (!stats_) return;
+    const Jit::Stats s = jit.stats();
+    llvm::errs() << "kernel cache: " << s.compiled << " compiled, " << s.diskHits << " loaded from disk, "
+                 << s.cacheHits << " in-memory hits, " << s.diskWrites << " written, " << s.diskCorrupt
+                 << " corrupt\n";
+  }
+
+ private:
+  llvm::cl::opt<std::string> dir_;
+  llvm::cl::opt<bool> off_, stats_;
 };
 
 }  // namespace dlc::tool

@@ -9,6 +9,9 @@ dlc=$1 src=$2
 shift 2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# dlc train keeps compiled kernels on disk: here, in this test's own directory (the
+# runs after the first compile nothing).
+export DLC_CACHE_DIR="$work/cache"
 python3 "$src/tests/train/make_idx.py" "$work/data" 640 200
 common=(train --model=mlp --data-dir="$work/data" --batch=64 --optimizer=adam --lr=2e-3 --lr-schedule=cosine
         --epochs=3 --seed=5 --threads=2 --progress=none "$@")

@@ -17,6 +17,9 @@ if [ -z "$python" ]; then
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# dlc train keeps compiled kernels on disk: here, in this test's own directory (the
+# runs after the first compile nothing).
+export DLC_CACHE_DIR="$work/cache"
 "$python" "$src/tests/train/make_idx.py" "$work/data" 640 200
 "$dlc" train --model=mlp --data-dir="$work/data" --batch=64 --epochs=1 --max-steps=6 --threads=2 --progress=none \
   --save="$work/ck.safetensors" --log="$work/log.csv"
