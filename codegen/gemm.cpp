@@ -179,7 +179,11 @@ void GemmEmitter::emit(llvm::Value *begin, llvm::Value *end) {
 
     e_.forLoop(i64(0), i64(t_.kBlocks), [&](llvm::Value *kb) {
       llvm::Value *k0 = mulC(kb, t_.blockK);
-      llvm::Value *kc = minV(i64(t_.blockK), b_.CreateSub(i64(k), k0));
+      // The block's depth: a constant when every block has the same (the micro-kernel's
+      // loop then counts to a constant; the GEMM pipeline has no range analysis to prove it).
+      llvm::Value *kc = t_.kBlocks == 1         ? i64(k)
+                        : k % t_.blockK == 0 ? i64(t_.blockK)
+                                             : minV(i64(t_.blockK), b_.CreateSub(i64(k), k0));
       llvm::Value *first = b_.CreateICmpEQ(kb, i64(0), "first");
       llvm::Value *last = b_.CreateICmpEQ(kb, i64(t_.kBlocks - 1), "last");
       if (packBOn_) packB(k0, kc, j0, j1);

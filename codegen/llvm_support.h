@@ -51,7 +51,9 @@ newKernelModule(const std::string &name, const llvm::DataLayout &dl, const std::
 /// Runs LLVM's default per-module pipeline at \p optLevel with \p tm's cost model (which
 /// decides the vector width of the loop vectorizer); with \p inlineFirst (CPU kernels:
 /// the JIT and `dlc emit`), alwaysinline functions are inlined before it.
-void optimizeModule(llvm::Module &m, llvm::TargetMachine &tm, int optLevel, bool inlineFirst = false);
+enum class Pipeline { Default, Gemm };
+void optimizeModule(llvm::Module &m, llvm::TargetMachine &tm, int optLevel, bool inlineFirst = false,
+                    Pipeline pipeline = Pipeline::Default);
 
 /// The module printed as LLVM assembly text.
 std::string moduleText(const llvm::Module &m);
