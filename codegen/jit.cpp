@@ -17,6 +17,9 @@
 // call libm (expf, tanhf, ...) through a generator that resolves symbols in the host
 // process.
 //
+// DLC_JIT_TIMES=1 prints each compiled kernel's emit, optimization and code generation
+// CPU time to stderr; DLC_JIT_TIMES=passes adds LLVM's pass timers (timeReport below).
+//
 //===----------------------------------------------------------------------===//
 #include "codegen/jit.h"
 

@@ -1,6 +1,7 @@
 //===- codegen/llvm_support.cpp - pipeline, IR text, assembly, kernel modules ===//
 //
-// The default O1-O3 module pipeline of the new pass manager, run with the target
+// GEMM kernels get a short pipeline of their own (Pipeline::Gemm in llvm_support.h).
+// Every other kernel: the default O1-O3 module pipeline of the new pass manager, run with the target
 // machine's cost model so that the loop vectorizer uses the target's vector width,
 // then (O2 and up) a short clean-up of the functions that still hold stack arrays: the
 // partial accumulators of contiguous reductions (codegen/elemental_data.cpp) are
@@ -105,7 +106,7 @@ newKernelModule(const std::string &name, const llvm::DataLayout &dl, const std::
 
 namespace {
 
-/// The pipeline of a GEMM kernel (see llvm_support.h).
+/// Pipeline::Gemm (llvm_support.h).
 llvm::ModulePassManager gemmPipeline() {
   llvm::FunctionPassManager fpm;
   fpm.addPass(llvm::SROAPass(llvm::SROAOptions::ModifyCFG));
