@@ -25,6 +25,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -340,9 +341,13 @@ Expected<std::vector<KernelFn>> Jit::compile(std::span<const KernelSpec> kernels
     return compileCost(kernels[pending[a].users[0]]) > compileCost(kernels[pending[b].users[0]]);
   });
   std::atomic<size_t> next{0};
+  std::mutex reportMu;
+  std::vector<std::string> workerReport;  // DLC_JIT_TIMES: each worker's kernels and CPU time
   auto work = [&] {
+    const double cpu0 = timeReport() != TimeReport::Off ? threadCpuMs() : 0;
+    std::string done;
     std::unique_ptr<llvm::TargetMachine> tm;
-    for (size_t n; (n = next.fetch_add(1)) < order.size();) {
+    for (size_t n; (n = next.fetch_add(1)) < order.size(); done += " " + kernels[pending[order[n]].users[0]].name) {
       Pending &p = pending[order[n]];
       if (!tm) {
         llvm::orc::JITTargetMachineBuilder b = im.machines;
@@ -362,14 +367,26 @@ Expected<std::vector<KernelFn>> Jit::compile(std::span<const KernelSpec> kernels
       p.object = std::move(*obj);
       if (im.disk) im.disk->store(p.diskKey, p.symbol, p.object->getBuffer());
     }
+    if (timeReport() != TimeReport::Off) {
+      std::lock_guard<std::mutex> lock(reportMu);
+      workerReport.push_back(fmt::format("{:.1f} ms CPU:{}", threadCpuMs() - cpu0, done));
+    }
   };
   const size_t threads = timeReport() == TimeReport::Passes ? 1 : im.threads;
   const size_t helpers = std::min<size_t>(threads, order.size()) - (order.empty() ? 0 : 1);
   if (timeReport() == TimeReport::Passes) llvm::TimePassesIsEnabled = true;
   std::vector<std::thread> workers;
   for (size_t t = 0; t < helpers; ++t) workers.emplace_back(work);
+  const auto wall0 = std::chrono::steady_clock::now();
   work();
   for (std::thread &t : workers) t.join();
+  if (timeReport() != TimeReport::Off) {
+    llvm::errs() << fmt::format(
+        "dlc-jit: compiled {} kernels in {:.1f} ms on {} workers\n", order.size(),
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - wall0).count(),
+        workerReport.size());
+    for (const std::string &w : workerReport) llvm::errs() << "dlc-jit:   worker " << w << "\n";
+  }
   if (timeReport() == TimeReport::Passes) llvm::reportAndResetTimings(&llvm::errs());
 
   llvm::orc::SymbolLookupSet names;
