@@ -392,9 +392,19 @@ Expected<std::vector<KernelFn>> Jit::compile(std::span<const KernelSpec> kernels
   llvm::orc::SymbolLookupSet names;
   for (Pending &p : pending) {
     if (p.error) return std::move(*p.error);
-    if (p.compiles)
-      if (llvm::Error e = im.jit->addObjectFile(tracker, std::move(p.object)))
-        return cg::toError(std::move(e), "cannot add a kernel to the JIT");
+    if (p.compiles) {
+      // A concurrent compile() of this JIT may have found the object a worker stored
+      // above in the disk cache and added it already (the same symbol): use that one.
+      // Adding ours too would define the symbol twice.
+      std::lock_guard<std::mutex> lock(im.mu);
+      if (auto it = im.disk ? im.diskLoaded.find(p.diskKey) : im.diskLoaded.end(); it != im.diskLoaded.end()) {
+        p.symbol = it->second;
+      } else {
+        if (llvm::Error e = im.jit->addObjectFile(tracker, std::move(p.object)))
+          return cg::toError(std::move(e), "cannot add a kernel to the JIT");
+        if (im.disk) im.diskLoaded.emplace(p.diskKey, p.symbol);
+      }
+    }
     names.add(im.jit->mangleAndIntern(p.symbol), llvm::orc::SymbolLookupFlags::RequiredSymbol);
   }
   llvm::orc::ExecutionSession &es = im.jit->getExecutionSession();
