@@ -23,7 +23,8 @@ Expected<std::string> emitKernels(const Function &f, EmitKind kind, const Codege
     cg::emitKernel(*mod, k, k.name, target, opts);
     out += fmt::format("\n; kernel {}: {} -> {}, parallel extent {} in chunks of {}\n", k.name,
                        k.root().mnemonic(), typeString(k.root().type()), k.domain.parallelExtent(), k.chunk);
-    if (kind != EmitKind::LlvmIR) cg::optimizeModule(*mod, *tm, opts.optLevel, /*inlineFirst=*/true);
+    if (kind != EmitKind::LlvmIR) cg::optimizeModule(*mod, *tm, opts.optLevel, /*inlineFirst=*/true,
+                      isGemmKernel(k) ? cg::Pipeline::Gemm : cg::Pipeline::Default);
     if (kind == EmitKind::Assembly) {
       DL_TRY(std::string text, cg::emitAssembly(*mod, *tm));
       out += text;

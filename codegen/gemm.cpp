@@ -179,7 +179,11 @@ void GemmEmitter::emit(llvm::Value *begin, llvm::Value *end) {
 
     e_.forLoop(i64(0), i64(t_.kBlocks), [&](llvm::Value *kb) {
       llvm::Value *k0 = mulC(kb, t_.blockK);
-      llvm::Value *kc = minV(i64(t_.blockK), b_.CreateSub(i64(k), k0));
+      // The block's depth: a constant when every block has the same (the micro-kernel's
+      // loop then counts to a constant; the GEMM pipeline has no range analysis to prove it).
+      llvm::Value *kc = t_.kBlocks == 1         ? i64(k)
+                        : k % t_.blockK == 0 ? i64(t_.blockK)
+                                             : minV(i64(t_.blockK), b_.CreateSub(i64(k), k0));
       llvm::Value *first = b_.CreateICmpEQ(kb, i64(0), "first");
       llvm::Value *last = b_.CreateICmpEQ(kb, i64(t_.kBlocks - 1), "last");
       if (packBOn_) packB(k0, kc, j0, j1);
@@ -308,10 +312,16 @@ void GemmEmitter::packPanelNT(llvm::Value *dst, llvm::Value *k0, llvm::Value *kc
   const int64_t kdim = t_.k;
   llvm::Value *lastRow = i64(t_.n - 1);
   llvm::Value *fullK = b_.CreateMul(b_.CreateUDiv(kc, i64(w_)), i64(w_), "kfull");
-  for (int v = 0; v < shape_.nv; ++v) e_.ifThen(b_.CreateICmpSLT(i64(v * w_), ncols), [&] {
+  // One loop over the panel's W-column groups (ceil(ncols / W) of them), not one copy of
+  // the transpose per group: the code is emitted once (a quarter of the instructions to
+  // compile at NV = 4), and a group costs W^2 loads and stores either way.
+  llvm::Value *groups = b_.CreateUDiv(addV(ncols, i64(w_ - 1)), i64(w_), "groups");
+  e_.forLoop(i64(0), groups, [&](llvm::Value *v) {
+    llvm::Value *c0 = addV(col0, mulC(v, w_));
+    llvm::Value *panelCol = mulC(v, w_);
     std::vector<llvm::Value *> srcRows;
     for (int r = 0; r < w_; ++r) {
-      llvm::Value *row = minV(addV(col0, i64(v * w_ + r)), lastRow);
+      llvm::Value *row = minV(addV(c0, i64(r)), lastRow);
       srcRows.push_back(gep(bBase_, addV(mulC(row, kdim), k0)));
     }
     e_.forLoop(i64(0), b_.CreateUDiv(kc, i64(w_)), [&](llvm::Value *kq) {
@@ -320,16 +330,16 @@ void GemmEmitter::packPanelNT(llvm::Value *dst, llvm::Value *k0, llvm::Value *kc
       for (int r = 0; r < w_; ++r) rows.push_back(b_.CreateAlignedLoad(vt_, gep(srcRows[r], kk), llvm::Align(4)));
       std::vector<llvm::Value *> cols = transpose(std::move(rows));
       for (int t = 0; t < w_; ++t)
-        b_.CreateAlignedStore(cols[t], gep(dst, addV(mulC(addV(kk, i64(t)), nr_), i64(v * w_))),
+        b_.CreateAlignedStore(cols[t], gep(dst, addV(mulC(addV(kk, i64(t)), nr_), panelCol)),
                               llvm::Align(static_cast<uint64_t>(w_ * 4)));
     }, false, "packt");
     e_.forLoop(fullK, kc, [&](llvm::Value *kk) {
       llvm::Value *x = zeroVec();
       for (int r = 0; r < w_; ++r)
         x = b_.CreateInsertElement(x, b_.CreateLoad(f32_, gep(srcRows[r], kk)), static_cast<uint64_t>(r));
-      b_.CreateAlignedStore(x, gep(dst, addV(mulC(kk, nr_), i64(v * w_))), llvm::Align(static_cast<uint64_t>(w_ * 4)));
+      b_.CreateAlignedStore(x, gep(dst, addV(mulC(kk, nr_), panelCol)), llvm::Align(static_cast<uint64_t>(w_ * 4)));
     }, false, "packtail");
-  });
+  }, false, "packv");
 }
 
 // The lanes of \p parts (vectors of one type) one after the other in one vector; the

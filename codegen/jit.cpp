@@ -17,15 +17,21 @@
 // call libm (expf, tanhf, ...) through a generator that resolves symbols in the host
 // process.
 //
+// DLC_JIT_TIMES=1 prints each compiled kernel's emit, optimization and code generation
+// CPU time to stderr; DLC_JIT_TIMES=passes adds LLVM's pass timers (timeReport below).
+//
 //===----------------------------------------------------------------------===//
 #include "codegen/jit.h"
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <random>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 
@@ -34,11 +40,17 @@
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/IR/LegacyPassManager.h>
+#include <llvm/IR/PassTimingInfo.h>
+#include <llvm/Pass.h>
 #include <llvm/MC/MCContext.h>
 #include <llvm/Object/ObjectFile.h>
 #include <llvm/Support/SmallVectorMemoryBuffer.h>
-#include <llvm/Target/TargetMachine.h>
+#include <llvm/Support/Timer.h>
+#include <llvm/Support/raw_ostream.h>
 #include <llvm/Support/xxhash.h>
+#include <llvm/Target/TargetMachine.h>
+
+#include <time.h>
 
 #include "codegen/disk_cache.h"
 #include "codegen/kernel_emitter.h"
@@ -191,19 +203,60 @@ int64_t compileCost(const KernelSpec &k) {
   return nodes;
 }
 
+/// The compile-time report (a debug aid for W6): DLC_JIT_TIMES=1 prints one line per
+/// compiled kernel to stderr (the thread CPU time of emitting, optimizing and generating
+/// code, the IR's size after optimization, the object's); DLC_JIT_TIMES=passes also
+/// turns on LLVM's pass timers and prints their reports: the optimization pipeline's per
+/// kernel, code generation's for all kernels of one compile() together. LLVM's timers
+/// read the process's CPU time, so that mode compiles on one thread.
+enum class TimeReport { Off, Kernels, Passes };
+TimeReport timeReport() {
+  static const TimeReport r = [] {
+    const char *v = std::getenv("DLC_JIT_TIMES");
+    if (v == nullptr || *v == '\0' || std::string_view(v) == "0") return TimeReport::Off;
+    return std::string_view(v) == "passes" ? TimeReport::Passes : TimeReport::Kernels;
+  }();
+  return r;
+}
+
+double threadCpuMs() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) * 1e-6;
+}
+
+size_t instructionCount(const llvm::Module &m) {
+  size_t n = 0;
+  for (const llvm::Function &f : m) n += f.getInstructionCount();
+  return n;
+}
+
 /// Emits, optimizes and compiles one kernel to a relocatable object with \p tm.
 Expected<std::unique_ptr<llvm::MemoryBuffer>> compileKernel(const KernelSpec &k, const std::string &symbol,
                                                            llvm::TargetMachine &tm, const TargetInfo &target,
                                                            const CodegenOptions &opts) {
+  const bool report = timeReport() != TimeReport::Off;
+  const double t0 = report ? threadCpuMs() : 0;
   auto [ctx, mod] = cg::newKernelModule(symbol, tm.createDataLayout(), target.triple);
   cg::emitKernel(*mod, k, symbol, target, opts);
-  cg::optimizeModule(*mod, tm, opts.optLevel, /*inlineFirst=*/true);
+  const double t1 = report ? threadCpuMs() : 0;
+  const size_t emitted = report ? instructionCount(*mod) : 0;
+  cg::optimizeModule(*mod, tm, opts.optLevel, /*inlineFirst=*/true,
+                      isGemmKernel(k) ? cg::Pipeline::Gemm : cg::Pipeline::Default);
+  const double t2 = report ? threadCpuMs() : 0;
+  const size_t optimized = report ? instructionCount(*mod) : 0;
   llvm::SmallVector<char, 0> object;
   llvm::raw_svector_ostream os(object);
   llvm::legacy::PassManager pm;
   llvm::MCContext *mc = nullptr;
   if (tm.addPassesToEmitMC(pm, mc, os)) return makeError(Location{}, "the target cannot emit object code");
   pm.run(*mod);
+  if (report) {
+    const double t3 = threadCpuMs();
+    llvm::errs() << fmt::format("dlc-jit: {:<40} emit {:6.1f} ms  opt {:6.1f} ms  codegen {:6.1f} ms  IR {} -> {} "
+                                "instructions  object {} bytes\n",
+                                k.name, t1 - t0, t2 - t1, t3 - t2, emitted, optimized, object.size());
+  }
   return std::unique_ptr<llvm::MemoryBuffer>(
       std::make_unique<llvm::SmallVectorMemoryBuffer>(std::move(object), symbol, /*RequiresNullTerminator=*/false));
 }
@@ -288,9 +341,13 @@ Expected<std::vector<KernelFn>> Jit::compile(std::span<const KernelSpec> kernels
     return compileCost(kernels[pending[a].users[0]]) > compileCost(kernels[pending[b].users[0]]);
   });
   std::atomic<size_t> next{0};
+  std::mutex reportMu;
+  std::vector<std::string> workerReport;  // DLC_JIT_TIMES: each worker's kernels and CPU time
   auto work = [&] {
+    const double cpu0 = timeReport() != TimeReport::Off ? threadCpuMs() : 0;
+    std::string done;
     std::unique_ptr<llvm::TargetMachine> tm;
-    for (size_t n; (n = next.fetch_add(1)) < order.size();) {
+    for (size_t n; (n = next.fetch_add(1)) < order.size(); done += " " + kernels[pending[order[n]].users[0]].name) {
       Pending &p = pending[order[n]];
       if (!tm) {
         llvm::orc::JITTargetMachineBuilder b = im.machines;
@@ -310,19 +367,44 @@ Expected<std::vector<KernelFn>> Jit::compile(std::span<const KernelSpec> kernels
       p.object = std::move(*obj);
       if (im.disk) im.disk->store(p.diskKey, p.symbol, p.object->getBuffer());
     }
+    if (timeReport() != TimeReport::Off) {
+      std::lock_guard<std::mutex> lock(reportMu);
+      workerReport.push_back(fmt::format("{:.1f} ms CPU:{}", threadCpuMs() - cpu0, done));
+    }
   };
-  const size_t helpers = std::min<size_t>(im.threads, order.size()) - (order.empty() ? 0 : 1);
+  const size_t threads = timeReport() == TimeReport::Passes ? 1 : im.threads;
+  const size_t helpers = std::min<size_t>(threads, order.size()) - (order.empty() ? 0 : 1);
+  if (timeReport() == TimeReport::Passes) llvm::TimePassesIsEnabled = true;
   std::vector<std::thread> workers;
   for (size_t t = 0; t < helpers; ++t) workers.emplace_back(work);
+  const auto wall0 = std::chrono::steady_clock::now();
   work();
   for (std::thread &t : workers) t.join();
+  if (timeReport() != TimeReport::Off) {
+    llvm::errs() << fmt::format(
+        "dlc-jit: compiled {} kernels in {:.1f} ms on {} workers\n", order.size(),
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - wall0).count(),
+        workerReport.size());
+    for (const std::string &w : workerReport) llvm::errs() << "dlc-jit:   worker " << w << "\n";
+  }
+  if (timeReport() == TimeReport::Passes) llvm::reportAndResetTimings(&llvm::errs());
 
   llvm::orc::SymbolLookupSet names;
   for (Pending &p : pending) {
     if (p.error) return std::move(*p.error);
-    if (p.compiles)
-      if (llvm::Error e = im.jit->addObjectFile(tracker, std::move(p.object)))
-        return cg::toError(std::move(e), "cannot add a kernel to the JIT");
+    if (p.compiles) {
+      // A concurrent compile() of this JIT may have found the object a worker stored
+      // above in the disk cache and added it already (the same symbol): use that one.
+      // Adding ours too would define the symbol twice.
+      std::lock_guard<std::mutex> lock(im.mu);
+      if (auto it = im.disk ? im.diskLoaded.find(p.diskKey) : im.diskLoaded.end(); it != im.diskLoaded.end()) {
+        p.symbol = it->second;
+      } else {
+        if (llvm::Error e = im.jit->addObjectFile(tracker, std::move(p.object)))
+          return cg::toError(std::move(e), "cannot add a kernel to the JIT");
+        if (im.disk) im.diskLoaded.emplace(p.diskKey, p.symbol);
+      }
+    }
     names.add(im.jit->mangleAndIntern(p.symbol), llvm::orc::SymbolLookupFlags::RequiredSymbol);
   }
   llvm::orc::ExecutionSession &es = im.jit->getExecutionSession();

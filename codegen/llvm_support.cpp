@@ -1,6 +1,7 @@
 //===- codegen/llvm_support.cpp - pipeline, IR text, assembly, kernel modules ===//
 //
-// The default O1-O3 module pipeline of the new pass manager, run with the target
+// GEMM kernels get a short pipeline of their own (Pipeline::Gemm in llvm_support.h).
+// Every other kernel: the default O1-O3 module pipeline of the new pass manager, run with the target
 // machine's cost model so that the loop vectorizer uses the target's vector width,
 // then (O2 and up) a short clean-up of the functions that still hold stack arrays: the
 // partial accumulators of contiguous reductions (codegen/elemental_data.cpp) are
@@ -19,15 +20,22 @@
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Instructions.h>
 #include <llvm/IR/PassManager.h>
+#include <llvm/IR/PassTimingInfo.h>
+#include <llvm/Pass.h>
 #include <llvm/Passes/PassBuilder.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Transforms/IPO/AlwaysInliner.h>
+#include <llvm/Transforms/IPO/GlobalDCE.h>
 #include <llvm/Transforms/InstCombine/InstCombine.h>
+#include <llvm/Transforms/Scalar/EarlyCSE.h>
+#include <llvm/Transforms/Scalar/IndVarSimplify.h>
 #include <llvm/Transforms/Scalar/LICM.h>
 #include <llvm/Transforms/Scalar/LoopUnrollPass.h>
 #include <llvm/Transforms/Scalar/SCCP.h>
 #include <llvm/Transforms/Scalar/SROA.h>
 #include <llvm/Transforms/Scalar/SimplifyCFG.h>
+
+#include <optional>
 
 #include "codegen/llvm_support.h"
 
@@ -96,7 +104,29 @@ newKernelModule(const std::string &name, const llvm::DataLayout &dl, const std::
   return {std::move(ctx), std::move(m)};
 }
 
-void optimizeModule(llvm::Module &m, llvm::TargetMachine &tm, int optLevel, bool inlineFirst) {
+namespace {
+
+/// Pipeline::Gemm (llvm_support.h).
+llvm::ModulePassManager gemmPipeline() {
+  llvm::FunctionPassManager fpm;
+  fpm.addPass(llvm::SROAPass(llvm::SROAOptions::ModifyCFG));
+  fpm.addPass(llvm::EarlyCSEPass(/*UseMemorySSA=*/false));
+  fpm.addPass(llvm::InstCombinePass());
+  fpm.addPass(llvm::SimplifyCFGPass());
+  fpm.addPass(llvm::createFunctionToLoopPassAdaptor(llvm::LICMPass(llvm::LICMOptions()), /*UseMemorySSA=*/true));
+  fpm.addPass(llvm::createFunctionToLoopPassAdaptor(llvm::IndVarSimplifyPass()));
+  fpm.addPass(llvm::InstCombinePass());
+  fpm.addPass(llvm::SimplifyCFGPass());
+  llvm::ModulePassManager mpm;
+  mpm.addPass(llvm::AlwaysInlinerPass());
+  mpm.addPass(llvm::createModuleToFunctionPassAdaptor(std::move(fpm)));
+  mpm.addPass(llvm::GlobalDCEPass());
+  return mpm;
+}
+
+}  // namespace
+
+void optimizeModule(llvm::Module &m, llvm::TargetMachine &tm, int optLevel, bool inlineFirst, Pipeline pipeline) {
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;
   llvm::CGSCCAnalysisManager cgam;
@@ -104,7 +134,15 @@ void optimizeModule(llvm::Module &m, llvm::TargetMachine &tm, int optLevel, bool
   llvm::PipelineTuningOptions pto;
   pto.LoopVectorization = optLevel >= 2;
   pto.SLPVectorization = optLevel >= 2;
-  llvm::PassBuilder pb(&tm, pto);
+  // With LLVM's pass timers on (the JIT's DLC_JIT_TIMES=passes), this module's passes
+  // are timed and reported when the handler goes out of scope.
+  llvm::PassInstrumentationCallbacks pic;
+  std::optional<llvm::TimePassesHandler> timers;
+  if (llvm::TimePassesIsEnabled) {
+    timers.emplace(true);
+    timers->registerCallbacks(pic);
+  }
+  llvm::PassBuilder pb(&tm, pto, std::nullopt, timers ? &pic : nullptr);
   pb.registerModuleAnalyses(mam);
   pb.registerCGSCCAnalyses(cgam);
   pb.registerFunctionAnalyses(fam);
@@ -117,6 +155,10 @@ void optimizeModule(llvm::Module &m, llvm::TargetMachine &tm, int optLevel, bool
   case 1: level = llvm::OptimizationLevel::O1; break;
   case 2: level = llvm::OptimizationLevel::O2; break;
   default: level = llvm::OptimizationLevel::O3; break;
+  }
+  if (pipeline == Pipeline::Gemm && optLevel > 0) {
+    gemmPipeline().run(m, mam);
+    return;
   }
   llvm::ModulePassManager mpm;
   // A CPU kernel is an entry that calls its alwaysinline body once. Left to the

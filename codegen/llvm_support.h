@@ -48,10 +48,24 @@ Expected<std::unique_ptr<llvm::TargetMachine>> makeTargetMachine(const TargetInf
 std::pair<std::unique_ptr<llvm::LLVMContext>, std::unique_ptr<llvm::Module>>
 newKernelModule(const std::string &name, const llvm::DataLayout &dl, const std::string &triple);
 
-/// Runs LLVM's default per-module pipeline at \p optLevel with \p tm's cost model (which
-/// decides the vector width of the loop vectorizer); with \p inlineFirst (CPU kernels:
-/// the JIT and `dlc emit`), alwaysinline functions are inlined before it.
-void optimizeModule(llvm::Module &m, llvm::TargetMachine &tm, int optLevel, bool inlineFirst = false);
+/// Which pass pipeline optimizeModule runs.
+enum class Pipeline {
+  /// LLVM's default per-module pipeline at the opt level (loop and SLP vectorizers at O2+).
+  Default,
+  /// GEMM kernels (codegen/gemm.h), at opt levels 1-3: their code is emitted vectorized and
+  /// register-blocked already, so they get only what it needs -- inline the body, SROA
+  /// (the accumulator allocas become registers), EarlyCSE, InstCombine, SimplifyCFG, LICM
+  /// (addresses and masks out of the loops), IndVarSimplify (loop exits on the pointer
+  /// induction, as O2 made them), InstCombine and SimplifyCFG again. About a fifth of
+  /// O2's optimization time for the same micro-kernel loop (docs/codegen.md, W6); no
+  /// pass in it reassociates or contracts floating-point operations.
+  Gemm,
+};
+/// Runs \p pipeline at \p optLevel with \p tm's cost model (which decides the vector
+/// width of the loop vectorizer); with \p inlineFirst (CPU kernels: the JIT and `dlc
+/// emit`), alwaysinline functions are inlined before the default pipeline.
+void optimizeModule(llvm::Module &m, llvm::TargetMachine &tm, int optLevel, bool inlineFirst = false,
+                    Pipeline pipeline = Pipeline::Default);
 
 /// The module printed as LLVM assembly text.
 std::string moduleText(const llvm::Module &m);

@@ -10,10 +10,12 @@
 //
 //===----------------------------------------------------------------------===//
 #include <array>
+#include <map>
 
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 
+#include "codegen/emit.h"
 #include "codegen/gemm.h"
 #include "codegen/gemm_plan.h"
 #include "codegen/jit.h"
@@ -192,6 +194,53 @@ TinyJit compileWithEpilogue(const CodegenOptions &opts, const KernelSpec &spec, 
   }
   out.fn = sym->toPtr<KernelFn>();
   return out;
+}
+
+// GEMM kernels get a short pass pipeline instead of O2 (codegen/llvm_support.h: a fifth
+// of the optimization time). It must keep the AVX-512 6 x 64 micro-kernel's loop as O2
+// made it: 4 loads of B, 6 broadcasts, 24 FMAs and the loop control, with every
+// accumulator in a register (no stack access) and the K block's depth a constant.
+TEST(CodegenGemm, LightPipelineKeepsTheMicroKernelLoopTight) {
+  for (bool tb : {false, true}) {
+    auto f = singleOp(OpKind::MatMul, {TensorType{DType::F32, {128, 512}}, TensorType{DType::F32, {512, 512}}},
+                      MatMulAttrs{false, tb});
+    CodegenOptions o;
+    o.cpu = "skylake-avx512";
+    Expected<std::string> text = emitKernels(*f, EmitKind::Assembly, o, KernelPlanOptions{});
+    ASSERT_TRUE(text) << text.error().str();
+    // The loops: a label, then the instructions up to a jump back to it.
+    std::vector<std::string> lines;
+    for (size_t at = 0, nl; at < text->size(); at = nl + 1) {
+      nl = text->find('\n', at);
+      if (nl == std::string::npos) nl = text->size();
+      lines.push_back(text->substr(at, nl - at));
+    }
+    int microLoops = 0;
+    std::map<std::string, size_t> labels;
+    for (size_t i = 0; i < lines.size(); ++i) {
+      const std::string &l = lines[i];
+      if (l.starts_with(".LBB") && l.ends_with(":")) labels[l.substr(0, l.size() - 1)] = i;
+      if (!l.starts_with("\tj")) continue;
+      auto target = labels.find(l.substr(l.find_last_of(" \t") + 1));
+      if (target == labels.end()) continue;
+      int fmas = 0, instructions = 0, stack = 0;
+      bool inner = true;
+      for (size_t j = target->second + 1; j <= i; ++j) {
+        const std::string &x = lines[j];
+        if (x.starts_with(".LBB")) inner = false;
+        if (!x.starts_with("\t") || x.starts_with("\t.") || x.starts_with("\t#")) continue;
+        ++instructions;
+        fmas += x.find("vfmadd231ps") != std::string::npos;
+        stack += x.find("%rsp") != std::string::npos || x.find("%rbp") != std::string::npos;
+      }
+      if (!inner || fmas != 24) continue;
+      ++microLoops;
+      SCOPED_TRACE(fmt::format("transpose_b={} loop at line {}", tb, target->second));
+      EXPECT_EQ(stack, 0);
+      EXPECT_LE(instructions, 38);  // 24 FMAs, 4 loads, 6 broadcasts, 2 adds, cmp, jump
+    }
+    EXPECT_GE(microLoops, 1) << *text;
+  }
 }
 
 TEST(CodegenGemm, BiasReluEpilogueMatchesUnfusedOps) {
