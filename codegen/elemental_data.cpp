@@ -126,84 +126,120 @@ llvm::Value *generateOneHot(KernelEmitter &e, const Node &n, const IrIndex &idx)
   return b.CreateSelect(b.CreateICmpEQ(label, j), constantOf(e.ctx(), dt, 1.0), constantOf(e.ctx(), dt, 0.0));
 }
 
-namespace {
-
-/// The canonical order of a contiguous reduction (ir/reduce_order.h): kReduceLanes
-/// partial accumulators in a stack array, a_{i mod 16} = combine(a_{i mod 16}, x_i),
-/// then the pairwise tree. The loop over one block of 16 elements has no dependence
-/// between its iterations, so the vectorizer turns it into full-width vector code (16
-/// lanes AVX-512, 2 x 8 AVX2, 4 x 4 SSE) without reordering anything: every lane does
-/// exactly the scalar operation of the reference. On the GPU the 16 accumulators are the
-/// 16 threads of a LaneGroup, combined by shuffles in the same tree.
-llvm::Value *generateContiguousReduce(KernelEmitter &e, const Node &n, const IrIndex &idx) {
-  const Value *x = n.operand(0);
-  const Shape &xs = x->shape();
-  const std::vector<int64_t> &axes = n.attrsAs<ReduceAttrs>().axes;
-  const bool isMax = n.kind() == OpKind::ReduceMax;
-  const DType dt = x->dtype();
-  const OpKind combine = isMax ? OpKind::Max : OpKind::Add;
+/// The canonical order of contiguous reductions (ir/reduce_order.h): kReduceLanes
+/// partial accumulators per reduction in a stack array, a_{i mod 16} = combine(a_{i mod
+/// 16}, x_i), then the pairwise tree. The loop over one block of 16 elements has no
+/// dependence between its iterations, so the vectorizer turns it into full-width vector
+/// code (16 lanes AVX-512, 2 x 8 AVX2, 4 x 4 SSE) without reordering anything: every lane
+/// does exactly the scalar operation of the reference. Several reductions of one length
+/// (the row reductions of a fused kernel that do not read each other) share the loop:
+/// each keeps its own accumulators and its own order, so its bits are those it has alone,
+/// and their dependent chains (one combine per block each) are in flight together instead
+/// of one after another. On the GPU the 16 accumulators are the 16 threads of a
+/// LaneGroup, combined by shuffles in the same tree (one reduction at a time).
+std::vector<llvm::Value *> reduceContiguous(KernelEmitter &e, const std::vector<const Node *> &ns, const IrIndex &idx,
+                                            const std::function<void(llvm::Value *)> &perBlock) {
   llvm::IRBuilder<> &b = e.b();
-  llvm::Type *t = storageType(e.ctx(), dt);
-  int64_t len = 1;
-  for (int64_t a : axes) len *= xs[static_cast<size_t>(a)];
-  const int64_t blocks = len / kReduceLanes, rest = len % kReduceLanes;
-
-  llvm::Constant *init = isMax ? lowestOf(e.ctx(), dt) : constantOf(e.ctx(), dt, 0.0);
-  // On the GPU (KernelEmitter::lanes()), thread l of the 16 sharing the output holds a_l.
   LaneGroup *group = e.lanes();
-  llvm::AllocaInst *acc = e.entryAlloca(group ? t : llvm::ArrayType::get(t, kReduceLanes), "acc");
-  auto lane = [&](llvm::Value *l) { return group ? static_cast<llvm::Value *>(acc) : b.CreateInBoundsGEP(t, acc, l); };
-  if (group) b.CreateStore(init, acc);
-  else
-    for (int64_t l = 0; l < kReduceLanes; ++l) b.CreateStore(init, lane(e.i64(l)));
-  // Element i of the block: at linear offset out * len + i of x (the kept dims after the
-  // reduced ones have extent 1). Its dims are the output's with i inserted when one axis
-  // is reduced, else derived from the offset when a generator needs them.
-  const bool oneAxis = axes.size() == 1;
-  const std::vector<llvm::Value *> od = oneAxis ? e.dimsOf(idx) : std::vector<llvm::Value *>{};
-  llvm::Value *base = b.CreateMul(e.linearOf(idx), e.i64(len), "", true, true);
-  auto accumulate = [&](llvm::Value *i, llvm::Value *l) {
-    llvm::Value *lin = b.CreateAdd(base, i, "", true, true);
+  DL_ASSERT(!ns.empty() && (!group || ns.size() == 1), "one reduction at a time on a lane group");
+  struct Red {
+    const Value *x;
+    std::vector<int64_t> axes;
+    OpKind combine;
+    DType dt;
+    llvm::Type *t;
+    llvm::AllocaInst *acc;
+    std::vector<llvm::Value *> od;
+    llvm::Value *base;
+  };
+  std::vector<Red> rs;
+  int64_t len = -1;
+  for (const Node *n : ns) {
+    Red r;
+    r.x = n->operand(0);
+    r.axes = n->attrsAs<ReduceAttrs>().axes;
+    const bool isMax = n->kind() == OpKind::ReduceMax;
+    r.combine = isMax ? OpKind::Max : OpKind::Add;
+    r.dt = r.x->dtype();
+    r.t = storageType(e.ctx(), r.dt);
+    int64_t l = 1;
+    for (int64_t a : r.axes) l *= r.x->shape()[static_cast<size_t>(a)];
+    DL_ASSERT(len < 0 || l == len, "reductions sharing a loop have one length");
+    len = l;
+    llvm::Constant *init = isMax ? lowestOf(e.ctx(), r.dt) : constantOf(e.ctx(), r.dt, 0.0);
+    // On the GPU (KernelEmitter::lanes()), thread l of the 16 sharing the output holds a_l.
+    r.acc = e.entryAlloca(group ? r.t : llvm::ArrayType::get(r.t, kReduceLanes), "acc");
+    if (group) b.CreateStore(init, r.acc);
+    else
+      for (int64_t i = 0; i < kReduceLanes; ++i) b.CreateStore(init, b.CreateInBoundsGEP(r.t, r.acc, e.i64(i)));
+    // Element i of the block: at linear offset out * len + i of x (the kept dims after
+    // the reduced ones have extent 1). Its dims are the output's with i inserted when
+    // one axis is reduced, else derived from the offset when a generator needs them.
+    if (r.axes.size() == 1) r.od = e.dimsOf(idx);
+    r.base = b.CreateMul(e.linearOf(idx), e.i64(len), "", true, true);
+    rs.push_back(std::move(r));
+  }
+  const int64_t blocks = len / kReduceLanes, rest = len % kReduceLanes;
+  auto lane = [&](const Red &r, llvm::Value *l) {
+    return group ? static_cast<llvm::Value *>(r.acc) : b.CreateInBoundsGEP(r.t, r.acc, l);
+  };
+  auto accumulate = [&](const Red &r, llvm::Value *i, llvm::Value *l) {
+    llvm::Value *lin = b.CreateAdd(r.base, i, "", true, true);
     std::vector<llvm::Value *> xd;
-    if (oneAxis) {
-      xd = od;
-      xd.insert(xd.begin() + axes[0], i);
+    if (r.axes.size() == 1) {
+      xd = r.od;
+      xd.insert(xd.begin() + r.axes[0], i);
     }
-    llvm::Value *v = e.generate(x, IrIndex{xs, xd, lin});
-    llvm::Value *ops[] = {b.CreateLoad(t, lane(l)), v};
-    b.CreateStore(e.scalar(combine, dt, ops), lane(l));
+    llvm::Value *v = e.generate(r.x, IrIndex{r.x->shape(), xd, lin});
+    llvm::Value *ops[] = {b.CreateLoad(r.t, lane(r, l)), v};
+    b.CreateStore(e.scalar(r.combine, r.dt, ops), lane(r, l));
+  };
+  auto accumulateAll = [&](llvm::Value *i, llvm::Value *l) {
+    for (const Red &r : rs) accumulate(r, i, l);
   };
   if (group) {
     // a_l = combine(a_l, x_i) for i = l, l + 16, ...; then the tree, a_l = combine(a_l,
     // a_{l+w}) for w = 8, 4, 2, 1, with a_{l+w} shuffled down from lane l + w.
-    e.forLaneStride(len, [&](llvm::Value *i) { accumulate(i, nullptr); }, "lane");
-    llvm::Value *a = b.CreateLoad(t, acc);
+    const Red &r = rs[0];
+    e.forLaneStride(len, [&](llvm::Value *i) { accumulate(r, i, nullptr); }, "lane");
+    llvm::Value *a = b.CreateLoad(r.t, r.acc);
     for (int w = static_cast<int>(kReduceLanes) / 2; w >= 1; w /= 2) {
       llvm::Value *ops[] = {a, group->shuffleDown(b, a, w)};
-      a = e.scalar(combine, dt, ops);
+      a = e.scalar(r.combine, r.dt, ops);
     }
-    return group->fromFirstLane(b, a);
+    return {group->fromFirstLane(b, a)};
   }
   if (blocks > 0)
     e.forLoop(e.i64(0), e.i64(blocks), [&](llvm::Value *j) {
       llvm::Value *first = b.CreateMul(j, e.i64(kReduceLanes), "", true, true);
+      if (perBlock) perBlock(first);
       e.forLoop(e.i64(0), e.i64(kReduceLanes), [&](llvm::Value *l) {
-        accumulate(b.CreateAdd(first, l, "", true, true), l);
+        accumulateAll(b.CreateAdd(first, l, "", true, true), l);
       }, /*vectorize=*/true, "lane", /*unroll=*/false);
     }, /*vectorize=*/false, "blk");
   if (rest > 0)
     e.forLoop(e.i64(0), e.i64(rest), [&](llvm::Value *l) {
-      accumulate(b.CreateAdd(e.i64(blocks * kReduceLanes), l, "", true, true), l);
+      accumulateAll(b.CreateAdd(e.i64(blocks * kReduceLanes), l, "", true, true), l);
     }, /*vectorize=*/true, "tail", /*unroll=*/false);
   // The tree: a_l = combine(a_l, a_{l+w}) for w = 8, 4, 2, 1.
-  std::vector<llvm::Value *> a(kReduceLanes);
-  for (int64_t l = 0; l < kReduceLanes; ++l) a[l] = b.CreateLoad(t, lane(e.i64(l)));
-  for (int64_t w = kReduceLanes / 2; w >= 1; w /= 2)
-    for (int64_t l = 0; l < w; ++l) {
-      llvm::Value *ops[] = {a[l], a[l + w]};
-      a[l] = e.scalar(combine, dt, ops);
-    }
-  return a[0];
+  std::vector<llvm::Value *> out;
+  for (const Red &r : rs) {
+    std::vector<llvm::Value *> a(kReduceLanes);
+    for (int64_t l = 0; l < kReduceLanes; ++l) a[l] = b.CreateLoad(r.t, lane(r, e.i64(l)));
+    for (int64_t w = kReduceLanes / 2; w >= 1; w /= 2)
+      for (int64_t l = 0; l < w; ++l) {
+        llvm::Value *ops[] = {a[l], a[l + w]};
+        a[l] = e.scalar(r.combine, r.dt, ops);
+      }
+    out.push_back(a[0]);
+  }
+  return out;
+}
+
+namespace {
+
+llvm::Value *generateContiguousReduce(KernelEmitter &e, const Node &n, const IrIndex &idx) {
+  return reduceContiguous(e, {&n}, idx)[0];
 }
 
 }  // namespace

@@ -250,11 +250,45 @@ void KernelEmitter::emitLoopBody(llvm::Value *begin, llvm::Value *end) {
     outer.dims = dims;
     llvm::Value *rowBase = b_.CreateMul(p, i64(inner), "row", true, true);
     rowBase_ = rowBase;
-    // In program order: row values, computed once per parallel index and reused; and
-    // row buffers, members filled for the whole row by a vectorizable loop before the
-    // reductions that read them (which then read the buffer, not the generator).
-    for (const Node *n : k_.nodes) {
-      if (hoisted.count(n)) {
+    // Row values, computed once per parallel index and reused; and row buffers, members
+    // filled for the whole row by a vectorizable loop before the reductions that read
+    // them (which then read the buffer, not the generator). In steps (rowSteps): the
+    // contiguous row reductions that do not read each other run in one loop.
+    const std::vector<std::vector<const Node *>> steps = rowSteps(hoisted, buffered);
+    // The full-size inputs and outputs of the next row are prefetched, a cache line per
+    // block of 16 elements, during one of the row's reduction loops: the second (the
+    // first reads this row's logits from memory) or the only one. The row's compute then
+    // overlaps the next row's transfers instead of waiting for them.
+    auto batch = [&](const std::vector<const Node *> &s) {
+      return !lanes_ && hoisted.count(s.front()) && isContiguousReduce(*s.front());
+    };
+    std::vector<const std::vector<const Node *> *> batches;
+    for (const std::vector<const Node *> &s : steps)
+      if (batch(s)) batches.push_back(&s);
+    const std::vector<const Node *> *prefetchStep =
+        batches.empty() ? nullptr : batches[std::min<size_t>(1, batches.size() - 1)];
+    auto prefetchNext = [&](llvm::Value *first) {
+      llvm::Value *at = b_.CreateAdd(b_.CreateAdd(rowBase, i64(inner)), first);
+      auto fetch = [&](const Value *v, bool write) {
+        // Past the last row only a hint is issued (a prefetch never faults).
+        b_.CreateIntrinsic(llvm::Intrinsic::prefetch, {b_.getPtrTy()},
+                           {b_.CreateGEP(storageType(ctx(), v->dtype()), buffer(v), at), b_.getInt32(write ? 1 : 0),
+                            b_.getInt32(3), b_.getInt32(1)});
+      };
+      for (const Value *v : k_.inputs)
+        if (v->type().shape == d.shape) fetch(v, false);
+      for (const Value *v : fullOuts)
+        if (v->type().shape == d.shape) fetch(v, true);
+    };
+    for (const std::vector<const Node *> &step : steps) {
+      const Node *n = step.front();
+      if (batch(step)) {
+        std::vector<llvm::Value *> vals =
+            reduceContiguous(*this, step, outer, &step == prefetchStep && inner >= kReduceLanes
+                                                     ? std::function<void(llvm::Value *)>(prefetchNext)
+                                                     : std::function<void(llvm::Value *)>());
+        for (size_t i = 0; i < step.size(); ++i) memo_[step[i]->result()] = vals[i];
+      } else if (hoisted.count(n)) {
         memo_[n->result()] = generateNode(*n, outer);
       } else if (convRows.count(n)) {
         emitConvRow(*this, *n, dims, bufferOf.at(n));
@@ -301,6 +335,43 @@ void KernelEmitter::emitLoopBody(llvm::Value *begin, llvm::Value *end) {
     for (const Node *n : k_.hoisted) memo_.erase(n->result());
     rowBuf_.clear();
   }, /*vectorize=*/pd == rank, "p");
+}
+
+std::vector<std::vector<const Node *>> KernelEmitter::rowSteps(const std::unordered_set<const Node *> &hoisted,
+                                                                const std::unordered_set<const Node *> &buffered) const {
+  // Level of a member: how many batches of row reductions must run before it can. A
+  // stored member (hoisted or buffered) of level L runs after the batches 0 .. L-1 and
+  // before batch L; the contiguous reductions of level L (and one length) are batch L.
+  // On a lane group (GPU) every member is its own step, in program order.
+  auto batched = [&](const Node *n) { return !lanes_ && hoisted.count(n) && isContiguousReduce(*n); };
+  auto lengthOf = [](const Node *n) { return n->operand(0)->type().numElements() / std::max<int64_t>(1, n->type().numElements()); };
+  std::unordered_map<const Node *, int> level;
+  int maxLevel = 0;
+  for (const Node *n : k_.nodes) {
+    int l = 0;
+    for (const Value *v : n->operands()) {
+      auto it = inGroup_.find(v);
+      if (it == inGroup_.end()) continue;
+      l = std::max(l, level.at(it->second) + (batched(it->second) ? 1 : 0));
+    }
+    level[n] = l;
+    maxLevel = std::max(maxLevel, l);
+  }
+  std::vector<std::vector<const Node *>> steps;
+  for (int l = 0; l <= maxLevel; ++l) {
+    for (const Node *n : k_.nodes)
+      if (level.at(n) == l && !batched(n) && (hoisted.count(n) || buffered.count(n))) steps.push_back({n});
+    std::vector<std::vector<const Node *>> batches;  // by reduced length, in program order
+    for (const Node *n : k_.nodes) {
+      if (level.at(n) != l || !batched(n)) continue;
+      auto same = std::find_if(batches.begin(), batches.end(),
+                               [&](const std::vector<const Node *> &b) { return lengthOf(b.front()) == lengthOf(n); });
+      if (same == batches.end()) batches.push_back({n});
+      else same->push_back(n);
+    }
+    steps.insert(steps.end(), batches.begin(), batches.end());
+  }
+  return steps;
 }
 
 void KernelEmitter::emitFlatBlock(llvm::Value *begin) {

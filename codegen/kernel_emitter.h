@@ -28,6 +28,7 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <llvm/IR/IRBuilder.h>
@@ -185,6 +186,10 @@ class KernelEmitter {
   llvm::Value *generateNode(const Node &n, const IrIndex &idx);
   void emitLoopBody(llvm::Value *begin, llvm::Value *end);
   void emitFlatBlock(llvm::Value *begin);
+  /// The hoisted and buffered members of a row in the order they are computed: one step
+  /// per member, or several contiguous row reductions run in one loop (CPU).
+  std::vector<std::vector<const Node *>> rowSteps(const std::unordered_set<const Node *> &hoisted,
+                                                  const std::unordered_set<const Node *> &buffered) const;
   void emitMatMulBody(llvm::Value *begin, llvm::Value *end);
   llvm::Function *createBody(const std::string &name);
   void createEntry(const std::string &name, llvm::Function *body);
@@ -223,6 +228,14 @@ Generator generateBroadcast, generateReshape, generateTranspose, generateSlice, 
     generatePad, generateOneHot, generateReduce, generateMatMul, generateConv2d,
     generateConv2dInputGrad, generateConv2dFilterGrad, generateMaxPool2d, generateMaxPool2dGrad,
     generateAvgPool2d, generateAvgPool2dGrad;
+
+/// Contiguous reductions \p ns (ir/reduce_order.h) of one reduced length at output index
+/// \p idx, in one loop over their operands (elemental_data.cpp): each keeps its own
+/// accumulators and order, so each result has the bits it has alone. On a lane group,
+/// one reduction only. \p perBlock, when set, is called at the start of every block of
+/// kReduceLanes elements with the block's first offset (the row kernel's prefetches).
+std::vector<llvm::Value *> reduceContiguous(KernelEmitter &e, const std::vector<const Node *> &ns, const IrIndex &idx,
+                                            const std::function<void(llvm::Value *)> &perBlock = {});
 
 /// Convolutions computed a row (the last dim) at a time (conv.cpp): conv2d and its input
 /// and filter gradients.

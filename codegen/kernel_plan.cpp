@@ -22,6 +22,7 @@ namespace {
 
 /// Work per chunk that amortizes the dispatch of a chunk (~ a few microseconds).
 constexpr int64_t kTargetChunkWork = int64_t{1} << 15;
+constexpr int64_t kRowsPerPrefetchChunk = 8;
 
 int64_t product(const Shape &s, size_t from, size_t to) {
   int64_t p = 1;
@@ -264,18 +265,17 @@ KernelSpec makeFusedKernel(const FusionGroup &g) {
       if (n->kind() == OpKind::ReduceSum || n->kind() == OpKind::ReduceMax)
         reduceWork += n->operand(0)->type().numElements() / std::max<int64_t>(1, n->type().numElements());
     }
-    // Row buffers (small rows only: they live on the kernel's stack): the operands of the
-    // row reductions and expensive members, each computed once per row.
+    // Row buffers (small rows only: they live on the kernel's stack): the expensive
+    // members (softmax's exp), each computed once per row and read by every pass over
+    // it. A cheap operand of a row reduction is computed inside the reduction's loop,
+    // which the canonical order vectorizes as it is (a buffer would cost a store and a
+    // load per element and a pass of its own over the row).
     const int64_t inner = k.domain.innerExtent();
-    std::unordered_set<const Node *> reduceOperands;
-    for (const Node *n : k.hoisted)
-      if (n->kind() == OpKind::ReduceSum || n->kind() == OpKind::ReduceMax)
-        if (!n->operand(0)->isArgument()) reduceOperands.insert(n->operand(0)->def());
     int64_t bufferBytes = 0;
     for (size_t i = 0; i < g.nodes.size() && inner > 1; ++i) {
       const Node *n = g.nodes[i];
       const int64_t bytes = inner * n->type().numBytes() / std::max<int64_t>(1, n->type().numElements());
-      if (g.access[i] != FuseAccess::Full || (!reduceOperands.count(n) && !isExpensiveMember(*n)) ||
+      if (g.access[i] != FuseAccess::Full || !isExpensiveMember(*n) ||
           bufferBytes + bytes > kMaxRowBufferBytes)
         continue;
       k.rowBuffered.push_back(n);
@@ -289,6 +289,10 @@ KernelSpec makeFusedKernel(const FusionGroup &g) {
   const int64_t unitWork = std::max<int64_t>(1, k.domain.innerExtent()) * static_cast<int64_t>(g.nodes.size()) +
                            reduceWork * 4;
   k.chunk = std::max<int64_t>(1, kTargetChunkWork / unitWork);
+  // Row kernels prefetch the next row during a row's reductions (kernel_emitter.cpp):
+  // several rows per chunk, so that the next row is mostly this thread's own.
+  if (!flat && !k.hoisted.empty() && k.domain.parallelExtent() >= 64 * kRowsPerPrefetchChunk)
+    k.chunk = std::max(k.chunk, kRowsPerPrefetchChunk);
   return k;
 }
 

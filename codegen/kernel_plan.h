@@ -83,13 +83,14 @@ struct KernelSpec {
   /// Parallel indices per chunk: fixed by the shapes alone, never by the thread count.
   int64_t chunk = 1;
   /// Fused kernels only. Members computed once per parallel index, before the inner
-  /// loops, in program order (a softmax row's max and sum); their shape is the domain's
-  /// parallel dims, and every read of them in the group is at the current index.
+  /// loops (a softmax row's max and sum; the emitter runs the contiguous reductions that
+  /// do not read each other in one loop); their shape is the domain's parallel dims, and
+  /// every read of them in the group is at the current index.
   std::vector<const Node *> hoisted;
   /// Fused kernels only. Members of the domain's full shape computed for a whole row
   /// (the inner dims of one parallel index) into a stack buffer by a vectorizable loop,
-  /// in program order with `hoisted`, then read from it: a row reduction's operand, an
-  /// expensive value read by several passes over the row (softmax's exp).
+  /// in dependence order with `hoisted`, then read from it: an expensive value read by
+  /// several passes over the row (softmax's exp).
   std::vector<const Node *> rowBuffered;
   /// Fused kernels only. One-element members read at every index (a bias-correction
   /// scalar), computed once at the start of the kernel.

@@ -332,6 +332,7 @@ FusionPlan Planner::run() {
   }
   fuseGemmEpilogues();
   mergeSingletons();
+  mergeSiblings();
   std::reverse(plan_.aliases.begin(), plan_.aliases.end());
 
   std::optional<std::vector<int>> order = schedule();

@@ -23,6 +23,9 @@
 //    zero constant, takes them into its kernel as the GEMM's epilogue (bias + ReLU
 //    applied in registers before the store; the product is written too only when
 //    something else reads it).
+// Then siblings: two loop groups over the same row domain, one a row kernel, that both
+// read one full-size value element by element become one (the per-row loss terms of a
+// cross-entropy join its softmax kernel: the logits are read once).
 // After that, horizontal fusion: the loop kernels whose outputs are all results of the
 // function and read by no other kernel -- a training step's parameter and optimizer-state
 // updates, one kernel per parameter so far -- are independent of each other and of

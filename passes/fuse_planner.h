@@ -1,7 +1,8 @@
 //===- passes/fuse_planner.h - the fusion planner's internals --------------===//
 //
-// Shared by the three parts of the planner: fuse.cpp (grouping elementwise work and
-// reductions), fuse_epilogue.cpp (bias and activation epilogues of GEMMs) and
+// Shared by the parts of the planner: fuse.cpp (grouping elementwise work and
+// reductions), fuse_epilogue.cpp (bias and activation epilogues of GEMMs),
+// fuse_siblings.cpp (row kernels reading the same rows), fuse_horizontal.cpp and
 // fuse_print.cpp (nested-region printing and decision reports). Not a public header.
 //
 //===----------------------------------------------------------------------===//
@@ -114,6 +115,11 @@ class Planner {
   bool tryJoinAll(const Node *p, const std::vector<int> &cands);
   bool tryJoin(const Node *p, int gi, bool needOutput);
   void mergeSingletons();
+  /// Row kernels over one domain that read the same value element by element become
+  /// one kernel (fuse_siblings.cpp).
+  void mergeSiblings();
+  std::vector<const Value *> fullInputs(const Group &g) const;
+  std::string siblingVeto(int ai, int bi) const;
   void fuseGemmEpilogues();
   std::optional<std::pair<int, const Node *>> epilogueGroup(const Node *mm, std::string &why) const;
   std::optional<std::vector<int>> schedule() const;

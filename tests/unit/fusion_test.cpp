@@ -13,6 +13,7 @@
 #include "codegen_test_util.h"
 #include "fusion_workloads.h"
 #include "passes/fuse.h"
+#include "passes/pass_util.h"
 #include "runtime/executable.h"
 
 namespace dlc::test {
@@ -108,6 +109,36 @@ TEST(Fusion, SoftmaxCrossEntropyIsTwoKernels) {
     EXPECT_TRUE(materializedTemporaries(f, plan, b * c).empty());
     std::vector<HostTensor> args = argsFor(f, 6, -4, 4);
     expectFusedEqualsUnfused(f, args);
+  }
+}
+
+// W5 as the benchmark builds it: the per-row loss terms are a sibling of the softmax
+// row kernel (passes/fuse_siblings.cpp). Merged, one kernel reads the logits, and the
+// row max and sum are not written anywhere.
+TEST(Fusion, PerRowCrossEntropyReadsTheLogitsOnce) {
+  for (auto [b, c] : {std::pair<int64_t, int64_t>{64, 100}, {7, 1000}, {33, 5}}) {
+    SCOPED_TRACE(fmt::format("[{},{}]", b, c));
+    Module m = parseWorkload(xentRowsText(b, c), true);
+    const Function &f = *m.functions().front();
+    ASSERT_EQ(f.results().size(), 2u);  // loss, d_logits
+    KernelPlan plan = planKernels(f);
+    EXPECT_EQ(plan.kernels.size(), 2u);
+    size_t readers = 0;
+    for (const KernelSpec &k : plan.kernels)
+      readers += static_cast<size_t>(std::count(k.inputs.begin(), k.inputs.end(), f.arg(0)));
+    EXPECT_EQ(readers, 1u) << "the logits are read by more than one kernel";
+    // Written at [b]: only the per-row loss terms, which the sum over the rows reads.
+    std::vector<std::string> rowValues;
+    for (const KernelSpec &k : plan.kernels)
+      for (const Value *v : k.outputs)
+        if (v->type().shape == Shape{b}) rowValues.push_back(valueLabel(f, v));
+    EXPECT_EQ(rowValues, std::vector<std::string>{"%perrow"});
+    EXPECT_TRUE(materializedTemporaries(f, plan, b * c).empty());
+    const FusionPlan fp = planFusion(f);
+    EXPECT_TRUE(std::any_of(fp.decisions.begin(), fp.decisions.end(), [](const FusionDecision &d) {
+      return d.fused && d.reason.find("sibling") != std::string::npos;
+    }));
+    expectFusedEqualsUnfused(f, argsFor(f, 6, -4, 4));
   }
 }
 
