@@ -4,7 +4,7 @@
 // kernels, as one launch. Its parallel index space is the concatenation of the parts'
 // chunks: part j owns indices [O_j, O_j + N_j), N_j = ceil(extent_j / chunk_j), and index
 // O_j + c is chunk c of part j. The entry clips [begin, end) to each part's range and
-// calls that part's body (the ordinary loop nest of kernel_emitter, with the part's own
+// calls that part's body (the ordinary loop nest of loop_kernel.cpp, with the part's own
 // buffers picked from the horizontal kernel's) on the elements of those chunks:
 //
 //   define void @kernel(ptr %buffers, i64 %begin, i64 %end)

@@ -101,7 +101,7 @@ class LaneGroup {
 /// index among a LaneGroup: every contiguous reduction is generated once per index at
 /// the top of the body (hoisted, an invariant, or reached from a per-index output only
 /// through elementwise ops and index maps), never inside a loop or branch, so all lanes
-/// run its shuffles together.
+/// run its shuffles together (loop_kernel.cpp).
 bool sharesRows(const KernelSpec &k);
 
 /// Emits one kernel into a module.
@@ -184,6 +184,7 @@ class KernelEmitter {
 
  private:
   llvm::Value *generateNode(const Node &n, const IrIndex &idx);
+  /// The body of a Loop kernel, and its GPU flat blocks (loop_kernel.cpp).
   void emitLoopBody(llvm::Value *begin, llvm::Value *end);
   void emitFlatBlock(llvm::Value *begin);
   /// The hoisted and buffered members of a row in the order they are computed: one step

@@ -289,7 +289,7 @@ KernelSpec makeFusedKernel(const FusionGroup &g) {
   const int64_t unitWork = std::max<int64_t>(1, k.domain.innerExtent()) * static_cast<int64_t>(g.nodes.size()) +
                            reduceWork * 4;
   k.chunk = std::max<int64_t>(1, kTargetChunkWork / unitWork);
-  // Row kernels prefetch the next row during a row's reductions (kernel_emitter.cpp):
+  // Row kernels prefetch the next row during a row's reductions (loop_kernel.cpp):
   // several rows per chunk, so that the next row is mostly this thread's own.
   if (!flat && !k.hoisted.empty() && k.domain.parallelExtent() >= 64 * kRowsPerPrefetchChunk)
     k.chunk = std::max(k.chunk, kRowsPerPrefetchChunk);

@@ -129,7 +129,7 @@ BufferPlan planArena(const Function &f, const KernelPlan &plan, const ArenaOptio
 
   // In place: an output may take the buffer of an input of the same size that dies in
   // this kernel, if the kernel reads it only at the index it writes (all outputs of an
-  // index are stored after all its loads: kernel_emitter).
+  // index are stored after all its loads: codegen/loop_kernel.cpp).
   if (opts.inPlace)
     for (int k = 0; k < numKernels; ++k) {
       const KernelSpec &spec = plan.kernels[static_cast<size_t>(k)];

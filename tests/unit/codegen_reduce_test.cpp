@@ -96,7 +96,7 @@ TEST(ContiguousReduce, VectorizesAtFullWidth) {
 }
 
 // Several row reductions of one fused kernel that do not read each other run in one
-// loop (kernel_emitter.cpp, rowSteps): each keeps its own 16 accumulators and order, so
+// loop (loop_kernel.cpp, rowSteps): each keeps its own 16 accumulators and order, so
 // the results still equal the interpreter's bit for bit, with NaN, infinities and
 // a tail (rows of 37), on every target and thread count.
 TEST(ContiguousReduce, IndependentRowReductionsShareOneLoop) {

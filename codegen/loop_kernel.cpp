@@ -1,0 +1,339 @@
+//===- codegen/loop_kernel.cpp - the body of a Loop kernel ------------------===//
+//
+// The loop nest over a KernelKind::Loop kernel's domain (kernel_plan.h), for one thread
+// or a GPU lane group: a flat domain runs one vectorizable loop over linear indices, or
+// blocks of elements whose input loads all come first (GPU, emitFlatBlock); a row
+// domain runs one iteration per parallel index (a row) in which the hoisted row values,
+// row buffers and convolution rows are computed first, in steps (rowSteps: contiguous
+// row reductions that do not read each other share one loop, which also prefetches the
+// next row), then the per-row outputs and the row's elements. Also sharesRows, which
+// decides whether a GPU half warp can share each row.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/kernel_emitter.h"
+
+#include <algorithm>
+#include <unordered_set>
+
+#include <llvm/IR/Constants.h>
+
+#include "ir/reduce_order.h"
+
+namespace dlc::cg {
+
+namespace {
+
+/// The outputs of a non-flat Loop kernel written once per parallel index (hoisted row
+/// values, or every output when the parallel dims are the whole domain), and those
+/// written at every element of the domain.
+void splitOutputs(const KernelSpec &k, std::vector<const Value *> &rowOuts, std::vector<const Value *> &fullOuts) {
+  const LoopDomain &d = k.domain;
+  const size_t pd = static_cast<size_t>(d.parallelDims), rank = d.shape.size();
+  const Shape rowShape(d.shape.begin(), d.shape.begin() + static_cast<std::ptrdiff_t>(pd));
+  for (const Value *out : k.outputs) {
+    const bool hoisted = std::any_of(k.hoisted.begin(), k.hoisted.end(),
+                                     [&](const Node *n) { return n->result() == out; });
+    (hoisted || (pd == rank && out->shape() == rowShape) ? rowOuts : fullOuts).push_back(out);
+  }
+}
+
+bool isContiguousReduce(const Node &n) {
+  return (n.kind() == OpKind::ReduceSum || n.kind() == OpKind::ReduceMax) &&
+         isContiguousReduction(n.operand(0)->shape(), n.attrsAs<ReduceAttrs>().axes);
+}
+
+}  // namespace
+
+bool sharesRows(const KernelSpec &k) {
+  if (k.kind != KernelKind::Loop || k.root().type().numElements() == 0) return false;
+  std::unordered_map<const Value *, const Node *> group;
+  for (const Node *n : k.nodes) group[n->result()] = n;
+  // Values read from memo or a row buffer: their generators run at the top of the body.
+  std::unordered_set<const Node *> stored(k.hoisted.begin(), k.hoisted.end());
+  stored.insert(k.rowBuffered.begin(), k.rowBuffered.end());
+  stored.insert(k.invariant.begin(), k.invariant.end());
+  bool any = false;
+  for (const Node *n : k.nodes) {
+    if (hasTrait(n->kind(), kOwnKernel)) return false;  // their own loops and row buffers
+    any = any || isContiguousReduce(*n);
+  }
+  if (!any) return false;
+  // Nodes whose generator may run inside a loop or a branch of the body.
+  std::unordered_set<const Node *> inLoop;
+  std::function<void(const Value *)> mark = [&](const Value *v) {
+    auto it = group.find(v);
+    if (it == group.end() || stored.count(it->second) || !inLoop.insert(it->second).second) return;
+    for (const Value *op : it->second->operands()) mark(op);
+  };
+  auto once = [](OpKind kind) {
+    switch (kind) {
+    case OpKind::Broadcast:
+    case OpKind::Reshape:
+    case OpKind::Transpose:
+    case OpKind::Slice:
+    case OpKind::Pad:
+    case OpKind::OneHot:
+    case OpKind::Constant:
+    case OpKind::Iota: return true;
+    default: return hasTrait(kind, kElementwise);
+    }
+  };
+  for (const Node *n : k.nodes)
+    if (!once(n->kind()))  // reductions loop over their operand, concat branches
+      for (const Value *op : n->operands()) mark(op);
+  for (const Node *n : k.rowBuffered)  // filled by a loop over the row
+    for (const Value *op : n->operands()) mark(op);
+  if (!k.domain.flat) {
+    std::vector<const Value *> rowOuts, fullOuts;
+    splitOutputs(k, rowOuts, fullOuts);
+    for (const Value *out : fullOuts) mark(out);  // computed in the loop over the row
+  }
+  const int64_t inner = k.domain.flat ? 1 : k.domain.innerExtent();
+  for (const Node *n : k.nodes) {
+    if (!isContiguousReduce(*n)) continue;
+    if (inLoop.count(n)) return false;
+    // A lane holds the row-buffer elements j = lane mod 16 of its row; a reduction
+    // reads its own lane's elements of a buffered operand only when it covers the row.
+    auto op = group.find(n->operand(0));
+    const bool buffered = op != group.end() && std::count(k.rowBuffered.begin(), k.rowBuffered.end(), op->second);
+    if (buffered && n->operand(0)->type().numElements() != n->type().numElements() * inner) return false;
+  }
+  return true;
+}
+
+void KernelEmitter::emitLoopBody(llvm::Value *begin, llvm::Value *end) {
+  const LoopDomain &d = k_.domain;
+  if (lanes_) lane_ = lanes_->lane(b_);
+  // Fused kernels: one-element members read everywhere are computed once, up front.
+  for (const Node *n : k_.invariant) memo_[n->result()] = generateNode(*n, IrIndex{n->type().shape, {}, i64(0)});
+  // All outputs of an index are computed before any is stored: every load of the index
+  // precedes every store, so the buffer plan may write an output over a dead input of a
+  // flat kernel (in place) without changing what later outputs read.
+  // With a lane group, values of a whole parallel index are computed by every lane (the
+  // reductions' shuffles need all of them) and stored by lane 0.
+  auto storeAll = [&](const std::vector<const Value *> &outs, const std::function<IrIndex(const Value *)> &at,
+                      bool perIndex) {
+    std::vector<llvm::Value *> vals;
+    for (const Value *out : outs) vals.push_back(generate(out, at(out)));
+    auto store = [&] {
+      for (size_t i = 0; i < outs.size(); ++i) b_.CreateStore(vals[i], elementPtr(outs[i], at(outs[i])));
+    };
+    if (lanes_ && perIndex && !outs.empty()) ifThen(b_.CreateICmpEQ(lane_, i64(0)), store);
+    else store();
+  };
+  if (d.flat && flatBlock_ > 1) {
+    emitFlatBlock(begin);
+    return;
+  }
+  if (d.flat) {
+    forLoop(begin, end, [&](llvm::Value *i) {
+      storeAll(k_.outputs, [&](const Value *out) { return IrIndex{out->shape(), {}, i}; }, true);
+    }, /*vectorize=*/true);
+    return;
+  }
+  // Parallel dims [0, pd) come from the chunk index p; dims [pd, rank) are inner loops.
+  const size_t pd = static_cast<size_t>(d.parallelDims), rank = d.shape.size();
+  const int64_t inner = d.innerExtent();
+  const Shape rowShape(d.shape.begin(), d.shape.begin() + static_cast<std::ptrdiff_t>(pd));
+  std::vector<const Value *> rowOuts, fullOuts;
+  splitOutputs(k_, rowOuts, fullOuts);
+  const std::unordered_set<const Node *> hoisted(k_.hoisted.begin(), k_.hoisted.end());
+  std::unordered_set<const Node *> buffered(k_.rowBuffered.begin(), k_.rowBuffered.end());
+  const Shape innerShape(d.shape.begin() + static_cast<std::ptrdiff_t>(pd), d.shape.end());
+  // Convolutions of the domain's shape whose group readers are elementwise (so read at
+  // the current index) are computed a row at a time into a row buffer (conv.cpp).
+  std::unordered_set<const Node *> convRows;
+  for (const Node *n : k_.nodes) {
+    if (!isConvRowNode(*n) || hoisted.count(n) || rank != 4 || pd != 3 || n->type().shape != d.shape) continue;
+    bool sameIndex = true;
+    for (const Node *m : k_.nodes)
+      for (const Value *v : m->operands())
+        if (v == n->result() && (!hasTrait(m->kind(), kElementwise) || m->type().shape != d.shape)) sameIndex = false;
+    if (sameIndex) {
+      convRows.insert(n);
+      buffered.insert(n);
+    }
+  }
+  std::unordered_map<const Node *, llvm::AllocaInst *> bufferOf;
+  // A lane keeps only its elements j = lane mod kReduceLanes of a row, at j / kReduceLanes.
+  const int64_t bufLen = lanes_ ? (inner + kReduceLanes - 1) / kReduceLanes : inner;
+  for (const Node *n : k_.nodes)
+    if (buffered.count(n))
+      bufferOf[n] = entryAlloca(
+          llvm::ArrayType::get(storageType(ctx(), n->type().dtype), static_cast<uint64_t>(bufLen)), "rowbuf");
+  forLoop(begin, end, [&](llvm::Value *p) {
+    IrIndex outer{rowShape, {}, p};
+    std::vector<llvm::Value *> dims = dimsOf(outer);
+    outer.dims = dims;
+    llvm::Value *rowBase = b_.CreateMul(p, i64(inner), "row", true, true);
+    rowBase_ = rowBase;
+    // Row values, computed once per parallel index and reused; and row buffers, members
+    // filled for the whole row by a vectorizable loop before the reductions that read
+    // them (which then read the buffer, not the generator). In steps (rowSteps): the
+    // contiguous row reductions that do not read each other run in one loop.
+    const std::vector<std::vector<const Node *>> steps = rowSteps(hoisted, buffered);
+    // The full-size inputs and outputs of the next row are prefetched, a cache line per
+    // block of 16 elements, during one of the row's reduction loops: the second (the
+    // first reads this row's logits from memory) or the only one. The row's compute then
+    // overlaps the next row's transfers instead of waiting for them.
+    auto batch = [&](const std::vector<const Node *> &s) {
+      return !lanes_ && hoisted.count(s.front()) && isContiguousReduce(*s.front());
+    };
+    std::vector<const std::vector<const Node *> *> batches;
+    for (const std::vector<const Node *> &s : steps)
+      if (batch(s)) batches.push_back(&s);
+    const std::vector<const Node *> *prefetchStep =
+        batches.empty() ? nullptr : batches[std::min<size_t>(1, batches.size() - 1)];
+    auto prefetchNext = [&](llvm::Value *first) {
+      llvm::Value *at = b_.CreateAdd(b_.CreateAdd(rowBase, i64(inner)), first);
+      auto fetch = [&](const Value *v, bool write) {
+        // Past the last row only a hint is issued (a prefetch never faults).
+        b_.CreateIntrinsic(llvm::Intrinsic::prefetch, {b_.getPtrTy()},
+                           {b_.CreateGEP(storageType(ctx(), v->dtype()), buffer(v), at), b_.getInt32(write ? 1 : 0),
+                            b_.getInt32(3), b_.getInt32(1)});
+      };
+      for (const Value *v : k_.inputs)
+        if (v->type().shape == d.shape) fetch(v, false);
+      for (const Value *v : fullOuts)
+        if (v->type().shape == d.shape) fetch(v, true);
+    };
+    for (const std::vector<const Node *> &step : steps) {
+      const Node *n = step.front();
+      if (batch(step)) {
+        std::vector<llvm::Value *> vals =
+            reduceContiguous(*this, step, outer, &step == prefetchStep && inner >= kReduceLanes
+                                                     ? std::function<void(llvm::Value *)>(prefetchNext)
+                                                     : std::function<void(llvm::Value *)>());
+        for (size_t i = 0; i < step.size(); ++i) memo_[step[i]->result()] = vals[i];
+      } else if (hoisted.count(n)) {
+        memo_[n->result()] = generateNode(*n, outer);
+      } else if (convRows.count(n)) {
+        emitConvRow(*this, *n, dims, bufferOf.at(n));
+        rowBuf_[n->result()] = bufferOf.at(n);
+      } else if (buffered.count(n)) {
+        llvm::AllocaInst *buf = bufferOf.at(n);
+        llvm::Type *t = storageType(ctx(), n->type().dtype);
+        auto fill = [&](llvm::Value *j) {
+          std::vector<llvm::Value *> all = dims, in = dimsOf(IrIndex{innerShape, {}, j});
+          all.insert(all.end(), in.begin(), in.end());
+          llvm::Value *v = generateNode(*n, IrIndex{d.shape, all, b_.CreateAdd(rowBase, j, "", true, true)});
+          llvm::Value *at = lanes_ ? b_.CreateLShr(j, i64(4)) : j;
+          b_.CreateStore(v, b_.CreateInBoundsGEP(t, buf, at));
+        };
+        if (lanes_) forLaneStride(inner, fill, "rb");
+        else forLoop(i64(0), i64(inner), fill, /*vectorize=*/true, "rb");
+        rowBuf_[n->result()] = buf;
+      }
+    }
+    storeAll(rowOuts, [&](const Value *) { return outer; }, true);
+    if (!fullOuts.empty() && lanes_) {
+      // The row's elements split over the lanes, by their offset in the row.
+      forLaneStride(inner, [&](llvm::Value *j) {
+        std::vector<llvm::Value *> all = dims, in = dimsOf(IrIndex{innerShape, {}, j});
+        all.insert(all.end(), in.begin(), in.end());
+        llvm::Value *lin = b_.CreateAdd(rowBase, j, "", true, true);
+        storeAll(fullOuts, [&](const Value *) { return IrIndex{d.shape, all, lin}; }, false);
+      }, "e");
+    } else if (!fullOuts.empty()) {
+      std::function<void(size_t, llvm::Value *)> nest = [&](size_t dim, llvm::Value *lin) {
+        if (dim == rank) {
+          storeAll(fullOuts, [&](const Value *) { return IrIndex{d.shape, dims, lin}; }, false);
+          return;
+        }
+        const int64_t stride = shapeProduct(d.shape, dim + 1, rank);
+        forLoop(i64(0), i64(d.shape[dim]), [&](llvm::Value *iv) {
+          dims.push_back(iv);
+          nest(dim + 1, b_.CreateAdd(lin, b_.CreateMul(iv, i64(stride), "", true, true), "", true, true));
+          dims.pop_back();
+        }, /*vectorize=*/dim + 1 == rank, fmt::format("d{}", dim));
+      };
+      nest(pd, rowBase);
+    }
+    for (const Node *n : k_.hoisted) memo_.erase(n->result());
+    rowBuf_.clear();
+  }, /*vectorize=*/pd == rank, "p");
+}
+
+std::vector<std::vector<const Node *>> KernelEmitter::rowSteps(const std::unordered_set<const Node *> &hoisted,
+                                                                const std::unordered_set<const Node *> &buffered) const {
+  // Level of a member: how many batches of row reductions must run before it can. A
+  // stored member (hoisted or buffered) of level L runs after the batches 0 .. L-1 and
+  // before batch L; the contiguous reductions of level L (and one length) are batch L.
+  // On a lane group (GPU) every member is its own step, in program order.
+  auto batched = [&](const Node *n) { return !lanes_ && hoisted.count(n) && isContiguousReduce(*n); };
+  auto lengthOf = [](const Node *n) { return n->operand(0)->type().numElements() / std::max<int64_t>(1, n->type().numElements()); };
+  std::unordered_map<const Node *, int> level;
+  int maxLevel = 0;
+  for (const Node *n : k_.nodes) {
+    int l = 0;
+    for (const Value *v : n->operands()) {
+      auto it = inGroup_.find(v);
+      if (it == inGroup_.end()) continue;
+      l = std::max(l, level.at(it->second) + (batched(it->second) ? 1 : 0));
+    }
+    level[n] = l;
+    maxLevel = std::max(maxLevel, l);
+  }
+  std::vector<std::vector<const Node *>> steps;
+  for (int l = 0; l <= maxLevel; ++l) {
+    for (const Node *n : k_.nodes)
+      if (level.at(n) == l && !batched(n) && (hoisted.count(n) || buffered.count(n))) steps.push_back({n});
+    std::vector<std::vector<const Node *>> batches;  // by reduced length, in program order
+    for (const Node *n : k_.nodes) {
+      if (level.at(n) != l || !batched(n)) continue;
+      auto same = std::find_if(batches.begin(), batches.end(),
+                               [&](const std::vector<const Node *> &b) { return lengthOf(b.front()) == lengthOf(n); });
+      if (same == batches.end()) batches.push_back({n});
+      else same->push_back(n);
+    }
+    steps.insert(steps.end(), batches.begin(), batches.end());
+  }
+  return steps;
+}
+
+void KernelEmitter::emitFlatBlock(llvm::Value *begin) {
+  const int64_t n = flatBlock_;
+  DL_ASSERT(!lanes_ && (n & (n - 1)) == 0, "a flat block is a power of two, one thread");
+  const int64_t extent = k_.domain.parallelExtent();
+  std::vector<llvm::Value *> at(static_cast<size_t>(n));
+  for (int64_t j = 0; j < n; ++j) at[static_cast<size_t>(j)] = j == 0 ? begin : b_.CreateAdd(begin, i64(j), "", true, true);
+  // Accesses of a buffer value's elements [begin, begin + n) as vectors of at most 16
+  // bytes: the buffer starts 16-byte aligned (device allocations, arena offsets that are
+  // multiples of kBufferAlignment) and begin is a multiple of n.
+  auto chunks = [&](const Value *v, const std::function<void(int64_t, llvm::FixedVectorType *, llvm::Value *, llvm::Align)> &f) {
+    llvm::Type *t = storageType(ctx(), v->dtype());
+    const int64_t bytes = static_cast<int64_t>(t->getPrimitiveSizeInBits() / 8);
+    const int64_t width = std::clamp<int64_t>(16 / bytes, 1, n);
+    for (int64_t j0 = 0; j0 < n; j0 += width)
+      f(j0, llvm::FixedVectorType::get(t, static_cast<unsigned>(width)),
+        b_.CreateInBoundsGEP(t, buffer(v), at[static_cast<size_t>(j0)]), llvm::Align(static_cast<uint64_t>(width * bytes)));
+  };
+  // 1. Loads: the block's elements of every full-size input, all issued before any
+  // arithmetic, so a thread waits on memory once per block. A read of the buffer at one
+  // of these indices (generate) takes the loaded element; others load as usual.
+  for (size_t i = 0; i < k_.inputs.size(); ++i) {
+    const Value *v = k_.inputs[i];
+    if (v->type().numElements() != extent || (i < k_.inputsAligned.size() && !k_.inputsAligned[i])) continue;
+    chunks(v, [&](int64_t j0, llvm::FixedVectorType *vt, llvm::Value *ptr, llvm::Align align) {
+      llvm::Value *x = b_.CreateAlignedLoad(vt, ptr, align, "block");
+      for (unsigned l = 0; l < vt->getNumElements(); ++l)
+        preloaded_[{v, at[static_cast<size_t>(j0 + l)]}] = b_.CreateExtractElement(x, l);
+    });
+  }
+  // 2. The outputs' elements, element by element (the per-element IR is unchanged).
+  std::vector<std::vector<llvm::Value *>> vals(k_.outputs.size());
+  for (int64_t j = 0; j < n; ++j)
+    for (size_t o = 0; o < k_.outputs.size(); ++o)
+      vals[o].push_back(generate(k_.outputs[o], IrIndex{k_.outputs[o]->shape(), {}, at[static_cast<size_t>(j)]}));
+  preloaded_.clear();
+  // 3. Stores, after every load of the block (in place outputs stay correct, as in
+  // emitLoopBody).
+  for (size_t o = 0; o < k_.outputs.size(); ++o)
+    chunks(k_.outputs[o], [&](int64_t j0, llvm::FixedVectorType *vt, llvm::Value *ptr, llvm::Align align) {
+      llvm::Value *x = llvm::PoisonValue::get(vt);
+      for (unsigned l = 0; l < vt->getNumElements(); ++l) x = b_.CreateInsertElement(x, vals[o][static_cast<size_t>(j0 + l)], l);
+      b_.CreateAlignedStore(x, ptr, align);
+    });
+}
+
+}  // namespace dlc::cg
