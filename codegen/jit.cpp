@@ -345,10 +345,11 @@ Expected<std::vector<KernelFn>> Jit::compile(std::span<const KernelSpec> kernels
   std::vector<std::string> workerReport;  // DLC_JIT_TIMES: each worker's kernels and CPU time
   auto work = [&] {
     const double cpu0 = timeReport() != TimeReport::Off ? threadCpuMs() : 0;
-    std::string done;
+    std::string done;  // DLC_JIT_TIMES: this worker's kernels
     std::unique_ptr<llvm::TargetMachine> tm;
-    for (size_t n; (n = next.fetch_add(1)) < order.size(); done += " " + kernels[pending[order[n]].users[0]].name) {
+    for (size_t n; (n = next.fetch_add(1)) < order.size();) {
       Pending &p = pending[order[n]];
+      if (timeReport() != TimeReport::Off) done += " " + kernels[p.users[0]].name;
       if (!tm) {
         llvm::orc::JITTargetMachineBuilder b = im.machines;
         auto created = b.createTargetMachine();

@@ -80,8 +80,8 @@ inline std::string adamText(int64_t n) {
       n);
 }
 
-/// Mean softmax cross-entropy of logits f32[b,c] against i32 labels (W5's forward).
-inline std::string xentText(int64_t b, int64_t c) {
+/// The opening both cross-entropy forms share, up to %picked = onehot * log_softmax(logits).
+inline std::string xentPickedText(int64_t b, int64_t c) {
   return fmt::format(
       "func @xent(%logits: f32[{0},{1}], %labels: i32[{0}]) -> f32[] {{\n"
       "  %onehot = one_hot %labels : f32[{0},{1}]\n"
@@ -93,36 +93,31 @@ inline std::string xentText(int64_t b, int64_t c) {
       "  %lse = log %sum : f32[{0}]\n"
       "  %lseb = broadcast %lse dims=[0] : f32[{0},{1}]\n"
       "  %logp = sub %shifted, %lseb : f32[{0},{1}]\n"
-      "  %picked = mul %onehot, %logp : f32[{0},{1}]\n"
+      "  %picked = mul %onehot, %logp : f32[{0},{1}]\n",
+      b, c);
+}
+
+/// Mean softmax cross-entropy of logits f32[b,c] against i32 labels (W5's forward).
+inline std::string xentText(int64_t b, int64_t c) {
+  return xentPickedText(b, c) + fmt::format(
       "  %total = reduce_sum %picked axes=[0,1] : f32[]\n"
-      "  %scale = constant {2} : f32[]\n"
+      "  %scale = constant {0} : f32[]\n"
       "  %loss = mul %total, %scale : f32[]\n"
       "  return %loss\n}}\n",
-      b, c, -1.0 / static_cast<double>(b));
+      -1.0 / static_cast<double>(b));
 }
 
 /// W5 as the benchmark builds it (nn::crossEntropy): the loss terms summed per row, then
 /// the row sums summed and scaled.
 inline std::string xentRowsText(int64_t b, int64_t c) {
-  return fmt::format(
-      "func @xent(%logits: f32[{0},{1}], %labels: i32[{0}]) -> f32[] {{\n"
-      "  %onehot = one_hot %labels : f32[{0},{1}]\n"
-      "  %max = reduce_max %logits axes=[1] : f32[{0}]\n"
-      "  %maxb = broadcast %max dims=[0] : f32[{0},{1}]\n"
-      "  %shifted = sub %logits, %maxb : f32[{0},{1}]\n"
-      "  %e = exp %shifted : f32[{0},{1}]\n"
-      "  %sum = reduce_sum %e axes=[1] : f32[{0}]\n"
-      "  %lse = log %sum : f32[{0}]\n"
-      "  %lseb = broadcast %lse dims=[0] : f32[{0},{1}]\n"
-      "  %logp = sub %shifted, %lseb : f32[{0},{1}]\n"
-      "  %picked = mul %onehot, %logp : f32[{0},{1}]\n"
+  return xentPickedText(b, c) + fmt::format(
       "  %perrow = reduce_sum %picked axes=[1] : f32[{0}]\n"
       "  %total = reduce_sum %perrow axes=[0] : f32[]\n"
       "  %n = constant {0} : f32[]\n"
       "  %mean = div %total, %n : f32[]\n"
       "  %loss = neg %mean : f32[]\n"
       "  return %loss\n}}\n",
-      b, c);
+      b);
 }
 
 /// \p text parsed; with \p grad, differentiated (autodiff, simplify, cse, dce) in
