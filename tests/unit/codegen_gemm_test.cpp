@@ -124,6 +124,12 @@ TEST(CodegenGemm, TilingDependsOnShapesOnly) {
   // Small W1 products (~1 MFLOP) still go to both threads.
   EXPECT_GE(planGemmTiling(1, 128, 10, 512).numTiles(), 2);
   EXPECT_GE(planGemmTiling(1, 128, 512, 10).numTiles(), 2);
+  // ...but once both threads have a tile, rows are not cut below 64: each tile row packs
+  // its own copy of B (128x10x512 NT: two tiles of 64 rows, not four of 32).
+  GemmTiling narrow = planGemmTiling(1, 128, 10, 512);
+  EXPECT_EQ(narrow.numTiles(), 2);
+  EXPECT_EQ(narrow.tileM, 64);
+  EXPECT_EQ(planGemmTiling(1, 256, 10, 512).tileM, 64);
   // No odd handful of tiles (3 tiles on 2 threads leave one idle a third of the time).
   for (auto [m, n, k] : {std::array<int64_t, 3>{512, 512, 128}, {512, 784, 128}, {1024, 1024, 1024}, {600, 200, 300}}) {
     GemmTiling t = planGemmTiling(1, m, n, k);

@@ -176,6 +176,32 @@ TEST(Executable, ChecksTheInputs) {
   EXPECT_EQ(r.error().message(), "'@f' argument 2 ('%b') expects f32[4], got f32[5]");
 }
 
+// Result tensors (which kernels write in place: a GEMM's C) and every other HostTensor
+// start on a 64-byte boundary, as the arena's buffers do: a full AVX-512 vector access
+// never spans two cache lines. Odd sizes, so that malloc's 16-byte alignment would show.
+TEST(Executable, TensorsAndResultsAreCacheLineAligned) {
+  auto aligned = [](const HostTensor &t) { return reinterpret_cast<uintptr_t>(t.raw()) % 64 == 0; };
+  std::vector<HostTensor> keep;  // live together, so no two reuse one block
+  for (int64_t n : {1, 3, 17, 100, 4097}) {
+    keep.push_back(HostTensor(f32({n})));
+    keep.push_back(HostTensor::uninitialized(TensorType{DType::F64, {n}}));
+    keep.push_back(HostTensor::full(TensorType{DType::I32, {n, 3}}, 1.0));
+    HostTensor copy = keep.back();
+    EXPECT_TRUE(aligned(copy));
+  }
+  for (const HostTensor &t : keep) EXPECT_TRUE(aligned(t));
+  auto f = addMul({3, 7});
+  Expected<std::unique_ptr<Executable>> ex = Executable::compile(*f);
+  ASSERT_TRUE(ex) << ex.error().str();
+  std::vector<HostTensor> in = {HostTensor(f32({3, 7})), HostTensor(f32({3, 7}))};
+  for (int i = 0; i < 4; ++i) {
+    Expected<std::vector<HostTensor>> r = (*ex)->run(in);
+    ASSERT_TRUE(r) << r.error().str();
+    EXPECT_TRUE(aligned((*r)[0]));
+    keep.push_back(std::move((*r)[0]));
+  }
+}
+
 TEST(Executable, RejectsInvalidIr) {
   auto f = std::make_unique<Function>("bad");
   Value *a = f->addArg(f32({4}), "a");
