@@ -6,13 +6,14 @@
 namespace dlc {
 namespace {
 
-/// Depth of a packed block of B. With AVX-512's 6 x 64 micro-kernel a panel is blockK x
-/// 64 floats = 64 KiB, more than the 48 KiB L1 (the 6 x 32 kernel's 32 KiB fitted); at
-/// 1024^3 on one thread 128, 192 and 256 measured the same within the noise, and 256
-/// halves the C round trips of 128, so it stays.
-constexpr int64_t kBlockK = 256;
-/// Largest tile: its packed B block (blockK x 512 floats, 512 KiB, on the stack) and its
-/// rows of A (384 x blockK floats, 384 KiB) stay in the 2 MiB L2. Tall tiles pack each
+/// Depth of a packed block of B: with AVX-512's 6 x 64 micro-kernel a panel of 128 x 64
+/// floats (32 KiB) stays in the 48 KiB L1 next to the A rows (256 deep: 64 KiB, it did
+/// not). One thread, CPU time, 128 against 256: 1024^3 the same within the noise (C's
+/// extra round trips cost what the L1 hits gain), W1's 128-row products 128x512x512 and
+/// 128x512x784 (7 blocks of 112) 1-4 % faster.
+constexpr int64_t kBlockK = 128;
+/// Largest tile: its packed B block (blockK x 512 floats, 256 KiB, on the stack) and its
+/// rows of A (384 x blockK floats, 192 KiB) stay in the 2 MiB L2. Tall tiles pack each
 /// block of B for more rows: B is packed once per tile row, so ceil(M / tileM) times.
 constexpr int64_t kMaxTileN = 512, kMaxTileM = 384;
 /// A tile is split further (for the threads) only while each piece keeps at least this
