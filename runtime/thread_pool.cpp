@@ -6,7 +6,8 @@
 // benchmark loop issues its kernels back to back. The spin is bounded so that an idle
 // pool gives its cores back (on a shared 2-core machine a pool that spins forever
 // steals the cores that do the work). Each job wakes every worker once; workers and the
-// caller take chunks from an atomic counter. Once every chunk is taken the caller closes
+// caller take chunks: their own contiguous range first, then the others' (thread_pool.h).
+// Once every chunk is taken the caller closes
 // the job (a worker that wakes later finds nothing to do and does not hold the caller
 // up) and returns when the workers inside it have left (spinning the same bounded time
 // on that before it sleeps).
@@ -54,9 +55,23 @@ template <class F> bool spinUntil(F &&done) {
 }  // namespace
 
 struct ThreadPool::Job {
+  /// The next chunk of one thread's range and the range's end (a cache line each).
+  struct alignas(64) Range {
+    std::atomic<int64_t> next{0};
+    int64_t end = 0;
+  };
+  Job(const std::function<void(int64_t, int64_t)> *f, int64_t n, int64_t chunk, int threads)
+      : fn(f), n(n), chunk(chunk), numChunks((n + chunk - 1) / chunk), threads(threads),
+        ranges(std::make_unique<Range[]>(static_cast<size_t>(threads))) {
+    for (int t = 0; t < threads; ++t) {
+      ranges[static_cast<size_t>(t)].next.store(numChunks * t / threads, std::memory_order_relaxed);
+      ranges[static_cast<size_t>(t)].end = numChunks * (t + 1) / threads;
+    }
+  }
   const std::function<void(int64_t, int64_t)> *fn;
   int64_t n, chunk, numChunks;
-  std::atomic<int64_t> next{0};
+  int threads;
+  std::unique_ptr<Range[]> ranges;
 };
 
 int ThreadPool::hardwareThreads() {
@@ -65,7 +80,7 @@ int ThreadPool::hardwareThreads() {
 
 ThreadPool::ThreadPool(int threads) {
   const int total = threads > 0 ? threads : hardwareThreads();
-  for (int i = 1; i < total; ++i) workers_.emplace_back([this] { workerLoop(); });
+  for (int i = 1; i < total; ++i) workers_.emplace_back([this, i] { workerLoop(i); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -77,14 +92,17 @@ ThreadPool::~ThreadPool() {
   for (std::thread &t : workers_) t.join();
 }
 
-void ThreadPool::runChunks(Job &job) {
-  for (int64_t c = job.next.fetch_add(1); c < job.numChunks; c = job.next.fetch_add(1)) {
-    const int64_t begin = c * job.chunk;
-    (*job.fn)(begin, std::min(job.n, begin + job.chunk));
+void ThreadPool::runChunks(Job &job, int self) {
+  for (int i = 0; i < job.threads; ++i) {  // its own range, then the others' in turn
+    Job::Range &r = job.ranges[static_cast<size_t>((self + i) % job.threads)];
+    for (int64_t c = r.next.fetch_add(1); c < r.end; c = r.next.fetch_add(1)) {
+      const int64_t begin = c * job.chunk;
+      (*job.fn)(begin, std::min(job.n, begin + job.chunk));
+    }
   }
 }
 
-void ThreadPool::workerLoop() {
+void ThreadPool::workerLoop(int self) {
   std::unique_lock<std::mutex> lock(mu_);
   uint64_t seen = 0;  // a job posted before this thread started is still taken
   while (true) {
@@ -102,7 +120,7 @@ void ThreadPool::workerLoop() {
     if (!job) continue;  // woke after the caller had taken every chunk itself
     activeWorkers_.fetch_add(1);
     lock.unlock();
-    runChunks(*job);
+    runChunks(*job, self);
     lock.lock();
     if (activeWorkers_.fetch_sub(1) == 1) done_.notify_one();
   }
@@ -111,11 +129,11 @@ void ThreadPool::workerLoop() {
 void ThreadPool::parallelFor(int64_t n, int64_t chunk, const std::function<void(int64_t, int64_t)> &fn) {
   if (n <= 0) return;
   chunk = std::max<int64_t>(1, chunk);
-  Job job{&fn, n, chunk, (n + chunk - 1) / chunk};
-  if (workers_.empty() || job.numChunks == 1) {
-    runChunks(job);
+  if (workers_.empty() || n <= chunk) {
+    for (int64_t begin = 0; begin < n; begin += chunk) fn(begin, std::min(n, begin + chunk));
     return;
   }
+  Job job(&fn, n, chunk, numThreads());
   std::lock_guard<std::mutex> call(callMu_);
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -123,7 +141,7 @@ void ThreadPool::parallelFor(int64_t n, int64_t chunk, const std::function<void(
     generation_.fetch_add(1);
   }
   wake_.notify_all();
-  runChunks(job);
+  runChunks(job, 0);
   // Every chunk is taken. Close the job to workers that have not entered it yet (a worker
   // still waking up must not delay the caller), then wait for those inside.
   {

@@ -4,7 +4,11 @@
 // parallelFor splits [0, n) into fixed chunks [0, chunk), [chunk, 2 chunk), ...: the
 // boundaries depend only on n and chunk, never on the number of threads, so a kernel
 // that computes each element within one chunk gives identical results on any pool.
-// Which thread runs which chunk is dynamic (an atomic counter), for load balance.
+// Which thread runs which chunk: each of the T threads (the caller first) owns a
+// contiguous range of about n/T chunks and takes its own first, in order, then takes what
+// is left of the others' (an atomic counter per range), for load balance. So a run that
+// repeats finds each thread on the same chunks as last time (a GEMM's tiles of C stay in
+// that core's cache) unless one was late.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -42,8 +46,8 @@ class ThreadPool {
 
  private:
   struct Job;
-  void workerLoop();
-  static void runChunks(Job &job);
+  void workerLoop(int self);
+  static void runChunks(Job &job, int self);
 
   std::vector<std::thread> workers_;
   std::mutex callMu_;  ///< one parallelFor at a time

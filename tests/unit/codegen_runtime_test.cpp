@@ -5,6 +5,7 @@
 // buffer aliasing, denormal flushing and concurrent runs.
 //
 //===----------------------------------------------------------------------===//
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -160,6 +161,30 @@ TEST(ThreadPool, SpinningSleepingAndLateWorkers) {
     while (started.load() < 2) std::this_thread::yield();
   });
   EXPECT_EQ(started.load(), 2);
+}
+
+// Each thread owns a contiguous range of the chunks and starts there (so a repeated
+// kernel finds each core on the tiles it wrote last time): with 2 threads and 4 chunks
+// the caller runs 0 and 1, the worker starts at 2. Chunk 0 waits until another chunk has
+// started (the worker must join) and chunk 2 until chunk 1 has (the caller must take 1).
+TEST(ThreadPool, EachThreadStartsOnItsOwnRange) {
+  ThreadPool pool(2);
+  for (int rep = 0; rep < 20; ++rep) {
+    std::array<std::atomic<bool>, 4> started{};
+    std::array<std::thread::id, 4> ran{};
+    pool.parallelFor(4, 1, [&](int64_t b, int64_t) {
+      const size_t c = static_cast<size_t>(b);
+      ran[c] = std::this_thread::get_id();
+      started[c] = true;
+      if (c == 0)
+        while (!started[1] && !started[2] && !started[3]) std::this_thread::yield();
+      if (c == 2)
+        while (!started[1]) std::this_thread::yield();
+    });
+    EXPECT_EQ(ran[0], std::this_thread::get_id());
+    EXPECT_EQ(ran[1], std::this_thread::get_id());
+    EXPECT_NE(ran[2], std::this_thread::get_id());
+  }
 }
 
 TEST(Executable, ChecksTheInputs) {
