@@ -54,24 +54,26 @@ template <class F> bool spinUntil(F &&done) {
 
 }  // namespace
 
+/// The next chunk of one thread's range and the range's end (a cache line each).
+struct alignas(64) ThreadPool::Range {
+  std::atomic<int64_t> next{0};
+  int64_t end = 0;
+};
+
 struct ThreadPool::Job {
-  /// The next chunk of one thread's range and the range's end (a cache line each).
-  struct alignas(64) Range {
-    std::atomic<int64_t> next{0};
-    int64_t end = 0;
-  };
-  Job(const std::function<void(int64_t, int64_t)> *f, int64_t n, int64_t chunk, int threads)
-      : fn(f), n(n), chunk(chunk), numChunks((n + chunk - 1) / chunk), threads(threads),
-        ranges(std::make_unique<Range[]>(static_cast<size_t>(threads))) {
+  /// Splits the chunks into \p threads ranges, reusing the pool's \p ranges (one job at a
+  /// time runs, so a job allocates nothing).
+  Job(const std::function<void(int64_t, int64_t)> *f, int64_t n, int64_t chunk, int threads, Range *ranges)
+      : fn(f), n(n), chunk(chunk), numChunks((n + chunk - 1) / chunk), threads(threads), ranges(ranges) {
     for (int t = 0; t < threads; ++t) {
-      ranges[static_cast<size_t>(t)].next.store(numChunks * t / threads, std::memory_order_relaxed);
-      ranges[static_cast<size_t>(t)].end = numChunks * (t + 1) / threads;
+      ranges[t].next.store(numChunks * t / threads, std::memory_order_relaxed);
+      ranges[t].end = numChunks * (t + 1) / threads;
     }
   }
   const std::function<void(int64_t, int64_t)> *fn;
   int64_t n, chunk, numChunks;
   int threads;
-  std::unique_ptr<Range[]> ranges;
+  Range *ranges;
 };
 
 int ThreadPool::hardwareThreads() {
@@ -80,6 +82,7 @@ int ThreadPool::hardwareThreads() {
 
 ThreadPool::ThreadPool(int threads) {
   const int total = threads > 0 ? threads : hardwareThreads();
+  ranges_ = std::make_unique<Range[]>(static_cast<size_t>(total));
   for (int i = 1; i < total; ++i) workers_.emplace_back([this, i] { workerLoop(i); });
 }
 
@@ -94,7 +97,7 @@ ThreadPool::~ThreadPool() {
 
 void ThreadPool::runChunks(Job &job, int self) {
   for (int i = 0; i < job.threads; ++i) {  // its own range, then the others' in turn
-    Job::Range &r = job.ranges[static_cast<size_t>((self + i) % job.threads)];
+    Range &r = job.ranges[(self + i) % job.threads];
     for (int64_t c = r.next.fetch_add(1); c < r.end; c = r.next.fetch_add(1)) {
       const int64_t begin = c * job.chunk;
       (*job.fn)(begin, std::min(job.n, begin + job.chunk));
@@ -133,8 +136,8 @@ void ThreadPool::parallelFor(int64_t n, int64_t chunk, const std::function<void(
     for (int64_t begin = 0; begin < n; begin += chunk) fn(begin, std::min(n, begin + chunk));
     return;
   }
-  Job job(&fn, n, chunk, numThreads());
   std::lock_guard<std::mutex> call(callMu_);
+  Job job(&fn, n, chunk, numThreads(), ranges_.get());
   {
     std::lock_guard<std::mutex> lock(mu_);
     job_ = &job;

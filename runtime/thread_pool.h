@@ -17,6 +17,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -45,6 +46,7 @@ class ThreadPool {
   static int hardwareThreads();
 
  private:
+  struct Range;
   struct Job;
   void workerLoop(int self);
   static void runChunks(Job &job, int self);
@@ -54,6 +56,7 @@ class ThreadPool {
   std::mutex mu_;
   std::condition_variable wake_, done_;
   Job *job_ = nullptr;
+  std::unique_ptr<Range[]> ranges_;  ///< one per thread, reused by every job
   /// Written under mu_; read without it by workers (and the caller) while they spin.
   std::atomic<uint64_t> generation_{0};
   /// Workers inside the current job (entered under mu_ while job_ was set).
