@@ -192,6 +192,7 @@ class KernelEmitter {
   std::vector<std::vector<const Node *>> rowSteps(const std::unordered_set<const Node *> &hoisted,
                                                   const std::unordered_set<const Node *> &buffered) const;
   void emitMatMulBody(llvm::Value *begin, llvm::Value *end);
+  void emitGemmLoopEpilogue(llvm::Value *begin, llvm::Value *end);
   llvm::Function *createBody(const std::string &name);
   void createEntry(const std::string &name, llvm::Function *body);
   void setTargetAttributes(llvm::Function *f);
