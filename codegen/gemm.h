@@ -81,7 +81,7 @@ struct GemmOperands {
   /// Run on every finished block of C (after the per-vector epilogue, if any). With
   /// `c == nullptr` (only when the tiling has one K block) the block is kept on the
   /// stack and never stored.
-  GemmBlockEpilogue block;
+  GemmBlockEpilogue block{};
 };
 
 /// Emits the GEMM over tiles [begin, end) into the current function of \p e.
