@@ -170,7 +170,7 @@ void GemmEmitter::emit(llvm::Value *begin, llvm::Value *end) {
     llvm::Value *j0 = mulC(tn, t_.tileN), *j1 = minV(addV(j0, i64(t_.tileN)), i64(n));
     aBase_ = gep(ops_.a, mulC(batch_, m * k));
     bBase_ = gep(ops_.b, mulC(batch_, k * n));
-    cBase_ = gep(ops_.c, mulC(batch_, m * n));
+    cBase_ = ops_.c ? gep(ops_.c, mulC(batch_, m * n)) : nullptr;
     if (ops_.d) dBase_ = gep(ops_.d, mulC(batch_, m * n));
     llvm::Value *rows = b_.CreateSub(i1, i0, "rows");
     llvm::Value *fullGroups = b_.CreateUDiv(rows, i64(shape_.mr), "groups");
@@ -395,7 +395,7 @@ void GemmEmitter::microKernel(int mr, int nv, llvm::Value *row0, llvm::Value *pa
   for (int i = 0; i < mr * nv; ++i) acc.push_back(e_.entryAlloca(vt_, "acc"));
   // First K block: start from 0; later blocks continue the chain from C.
   for (int i = 0; i < mr * nv; ++i) b_.CreateStore(zeroVec(), acc[static_cast<size_t>(i)]);
-  e_.ifThen(b_.CreateNot(first), [&] {
+  if (ops_.c) e_.ifThen(b_.CreateNot(first), [&] {
     for (int r = 0; r < mr; ++r)
       for (int v = 0; v < nv; ++v)
         b_.CreateStore(b_.CreateMaskedLoad(vt_, cPtr(r, v), llvm::Align(4), masks[v], zeroVec()),
@@ -407,7 +407,8 @@ void GemmEmitter::microKernel(int mr, int nv, llvm::Value *row0, llvm::Value *pa
   // Rows past M are only prefetched (never fault). With one K block C is only stored
   // (the stores drain from the store buffer; no accumulator waits on them) and the
   // prefetches only take load slots: one thread, CPU time, they cost 3-7 % at 512x512x128
-  // TN, 512x784x128 TN and 128x512x10 NN, so only a K of several blocks has them.
+  // TN, 512x784x128 TN and 128x512x10 NN, so only a K of several blocks has them
+  // (and so always a C: a GEMM without one has a single K block).
   if (t_.kBlocks > 1)
     for (int r = 0; r < mr; ++r)
       for (int v = 0; v < nv; ++v)
@@ -456,16 +457,28 @@ void GemmEmitter::microKernel(int mr, int nv, llvm::Value *row0, llvm::Value *pa
         }
     });
   }
+  if (!ops_.c) {  // no C buffer (one K block): the block goes to the stack for the block epilogue
+    llvm::AllocaInst *blk = e_.entryAlloca(llvm::ArrayType::get(f32_, static_cast<uint64_t>(mr * nr_)), "cblock");
+    blk->setAlignment(llvm::Align(64));
+    for (int r = 0; r < mr; ++r)
+      for (int v = 0; v < nv; ++v)
+        b_.CreateAlignedStore(b_.CreateLoad(vt_, acc[static_cast<size_t>(r * nv + v)]),
+                              gep(blk, i64(r * nr_ + v * w_)), llvm::Align(static_cast<uint64_t>(w_ * 4)));
+    ops_.block(GemmBlockAt{batch_, row0, mr, col0, ncols, blk, nr_});
+    return;
+  }
   for (int r = 0; r < mr; ++r)
     for (int v = 0; v < nv; ++v)
       b_.CreateMaskedStore(b_.CreateLoad(vt_, acc[static_cast<size_t>(r * nv + v)]), cPtr(r, v), llvm::Align(4),
                            masks[static_cast<size_t>(v)]);
+  if (ops_.block) e_.ifThen(last, [&] { ops_.block(GemmBlockAt{batch_, row0, mr, col0, ncols, cPtr(0, 0), t_.n}); });
 }
 
 }  // namespace
 
 void emitGemm(KernelEmitter &e, const GemmOperands &ops, llvm::Value *begin, llvm::Value *end,
               const TargetInfo &target, const GemmEpilogue &epilogue) {
+  DL_ASSERT(ops.c || (ops.block && ops.tiling.kBlocks == 1), "a GEMM without C keeps one K block on the stack");
   GemmEmitter g(e, ops, target, epilogue);
   g.emit(begin, end);
 }

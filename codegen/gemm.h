@@ -55,6 +55,21 @@ using GemmEpilogue = std::function<llvm::Value *(llvm::IRBuilder<> &b, llvm::Val
 /// returns x when x is NaN), so the fused result equals add followed by max bitwise.
 GemmEpilogue biasReluEpilogue(llvm::Value *bias, bool relu);
 
+/// A micro-kernel's block of C once its last K block is done: rows [row0, row0 + rows)
+/// and columns [col0, col0 + ncols) of batch item `batch`; element (r, c) of the block is
+/// at `product + r * stride + c` (floats): in C itself, or in a stack block when C has no
+/// buffer (GemmOperands::c == nullptr).
+struct GemmBlockAt {
+  llvm::Value *batch, *row0;  ///< i64
+  int rows;
+  llvm::Value *col0, *ncols;  ///< i64
+  llvm::Value *product;       ///< ptr
+  int64_t stride;
+};
+/// A block epilogue: emits code that reads the finished block (it may store to any
+/// buffer but C).
+using GemmBlockEpilogue = std::function<void(const GemmBlockAt &at)>;
+
 /// The operands of one GEMM kernel.
 struct GemmOperands {
   llvm::Value *a = nullptr, *b = nullptr, *c = nullptr;  ///< base pointers of the f32 buffers
@@ -63,6 +78,10 @@ struct GemmOperands {
   /// Where the epilogue's result goes when the product itself is also written (to `c`,
   /// which then holds the plain product): a buffer of C's shape. nullptr: into `c`.
   llvm::Value *d = nullptr;
+  /// Run on every finished block of C (after the per-vector epilogue, if any). With
+  /// `c == nullptr` (only when the tiling has one K block) the block is kept on the
+  /// stack and never stored.
+  GemmBlockEpilogue block{};
 };
 
 /// Emits the GEMM over tiles [begin, end) into the current function of \p e.

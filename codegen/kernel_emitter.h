@@ -191,7 +191,14 @@ class KernelEmitter {
   /// per member, or several contiguous row reductions run in one loop (CPU).
   std::vector<std::vector<const Node *>> rowSteps(const std::unordered_set<const Node *> &hoisted,
                                                   const std::unordered_set<const Node *> &buffered) const;
+  /// The hoisted column reductions of a Loop kernel over [N] (reduce over axis 0 of an
+  /// [R, N] operand) computed for a chunk of columns at once (loop_kernel.cpp), and their
+  /// sums over columns [begin, end) (at most a chunk), each into a stack array.
+  std::vector<const Node *> columnReductions() const;
+  std::unordered_map<const Node *, llvm::AllocaInst *> preReduceColumns(const std::vector<const Node *> &nodes,
+                                                                        llvm::Value *begin, llvm::Value *end);
   void emitMatMulBody(llvm::Value *begin, llvm::Value *end);
+  void emitGemmLoopEpilogue(llvm::Value *begin, llvm::Value *end);
   llvm::Function *createBody(const std::string &name);
   void createEntry(const std::string &name, llvm::Function *body);
   void setTargetAttributes(llvm::Function *f);

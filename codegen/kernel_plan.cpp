@@ -296,8 +296,8 @@ KernelSpec makeFusedKernel(const FusionGroup &g) {
   return k;
 }
 
-/// The kernel of a GEMM with its bias + ReLU epilogue (FusionGroup::gemm): the matmul's
-/// tiled domain, the epilogue's operands read from the group's inputs.
+/// The kernel of a GEMM with its epilogue (FusionGroup::gemm): the matmul's tiled
+/// domain, the epilogue's operands read from the group's inputs.
 KernelSpec makeGemmEpilogueKernel(const FusionGroup &g, size_t matmulIndex) {
   KernelSpec k = makeNodeKernel(*g.gemm, matmulIndex);
   k.name = g.name;
@@ -310,11 +310,40 @@ KernelSpec makeGemmEpilogueKernel(const FusionGroup &g, size_t matmulIndex) {
   k.inputs = g.inputs;
   k.outputs = g.outputs;
   k.inputsAligned.assign(k.inputs.size(), false);  // tiles read A and B across rows
-  for (const Node *n : g.nodes) {
-    if (n->kind() == OpKind::Broadcast) k.gemmBias = n->operand(0);
-    if (n->kind() == OpKind::Max) k.gemmRelu = true;
-  }
   DL_ASSERT(isGemmKernel(k), "a GEMM epilogue group is an f32 matmul's");
+  if (!g.gemmLoop) {
+    for (const Node *n : g.nodes) {
+      if (n->kind() == OpKind::Broadcast) k.gemmBias = n->operand(0);
+      if (n->kind() == OpKind::Max) k.gemmRelu = true;
+    }
+    return k;
+  }
+  k.gemmLoop = true;
+  const Value *product = g.gemm->result();
+  const int64_t total = product->type().numElements();
+  // One-element members computed once per call, as in a loop kernel (makeFusedKernel).
+  std::unordered_set<const Node *> members(k.nodes.begin(), k.nodes.end()), invariant;
+  for (const Node *n : k.nodes) {
+    if (n == g.gemm || total <= 1 || n->type().numElements() != 1) continue;
+    bool ok = true;
+    for (const Value *v : n->operands())
+      if (!v->isArgument() && members.count(v->def()) && !invariant.count(v->def())) ok = false;
+    if (ok) {
+      invariant.insert(n);
+      k.invariant.push_back(n);
+    }
+  }
+  // The epilogue reads its full-size inputs only at the element it writes, after the
+  // product's K sum and before its own stores there: a result may be donated its
+  // argument's buffer (an optimizer update writes p', m', v' over p, m, v).
+  for (size_t i = 0; i < k.inputs.size(); ++i) {
+    const Value *v = k.inputs[i];
+    const bool gemmOperand = v == g.gemm->operand(0) || v == g.gemm->operand(1);
+    k.inputsAligned[i] = !gemmOperand && v->type().numElements() == total;
+  }
+  // C accumulates in memory across K blocks: then the product has a buffer of its own.
+  if (gemmTilingOf(*g.gemm).kBlocks > 1 && std::find(k.outputs.begin(), k.outputs.end(), product) == k.outputs.end())
+    k.outputs.insert(k.outputs.begin(), product);
   return k;
 }
 
@@ -370,13 +399,14 @@ bool KernelSpec::partReads(size_t p, const Value *in) const {
 KernelPlanOptions gpuPlanOptions(KernelPlanOptions o) {
   o.directConv = false;
   o.horizontal = false;
+  o.gemmLoopEpilogue = false;
   return o;
 }
 
 KernelPlan planKernels(const Function &f, const KernelPlanOptions &opts) {
   KernelPlan plan;
   if (opts.fuse) {
-    FusionPlan fp = planFusion(f, FusionOptions{opts.aliasReshapes, opts.horizontal});
+    FusionPlan fp = planFusion(f, FusionOptions{opts.aliasReshapes, opts.horizontal, opts.gemmLoopEpilogue});
     std::unordered_map<const Node *, size_t> index;
     for (size_t i = 0; i < f.numNodes(); ++i) index[f.nodes()[i].get()] = i;
     auto kernelOf = [&](const FusionGroup &g) {

@@ -107,6 +107,14 @@ struct KernelSpec {
   /// The product itself (`nodes.front()`) is written too when it is among `outputs`.
   const Value *gemmBias = nullptr;
   bool gemmRelu = false;
+  /// MatMul kernels fused with a whole elementwise loop group reading the product
+  /// (FusionGroup::gemmLoop: a weight's optimizer update, a ReLU backward mask): once a
+  /// micro-kernel's block of C has its full K sum, the other nodes are computed at each of
+  /// its elements by the elemental generators, reading the product there, and write
+  /// `outputs` (`invariant`: one-element members computed once per call). The product is
+  /// among `outputs` when something else reads it or C needs several K blocks; else it
+  /// is never stored (the block stays on the stack).
+  bool gemmLoop = false;
 
   /// Horizontal kernels: the parts, each a complete Loop kernel. `nodes`, `inputs` and
   /// `outputs` are the union of theirs (a value two parts read is one input); an input is
@@ -138,6 +146,9 @@ struct KernelPlanOptions {
   bool directConv = true;
   /// Independent update kernels as one horizontal kernel (KernelKind::Horizontal).
   bool horizontal = true;
+  /// GEMM kernels may take an elementwise loop group reading their product as their
+  /// epilogue (KernelSpec::gemmLoop).
+  bool gemmLoopEpilogue = true;
 };
 
 /// The kernel schedule of a function, in program order.
@@ -152,7 +163,8 @@ struct KernelPlan {
 KernelPlan planKernels(const Function &f, const KernelPlanOptions &opts = {});
 
 /// \p o as the GPU lowering (codegen/nvptx.h) needs it: no direct convolution kernels
-/// (CPU code) and no horizontal kernels (no NVPTX lowering yet: one launch per part).
+/// (CPU code), no horizontal kernels (no NVPTX lowering yet: one launch per part) and no
+/// GEMM loop epilogues (the NVPTX GEMM applies bias + ReLU only).
 KernelPlanOptions gpuPlanOptions(KernelPlanOptions o);
 
 struct GemmTiling;

@@ -34,6 +34,9 @@
 #include <llvm/Transforms/Scalar/SCCP.h>
 #include <llvm/Transforms/Scalar/SROA.h>
 #include <llvm/Transforms/Scalar/SimplifyCFG.h>
+#include <llvm/Transforms/Utils/LCSSA.h>
+#include <llvm/Transforms/Utils/LoopSimplify.h>
+#include <llvm/Transforms/Vectorize/LoopVectorize.h>
 
 #include <optional>
 
@@ -106,8 +109,8 @@ newKernelModule(const std::string &name, const llvm::DataLayout &dl, const std::
 
 namespace {
 
-/// Pipeline::Gemm (llvm_support.h).
-llvm::ModulePassManager gemmPipeline() {
+/// Pipeline::Gemm and Pipeline::GemmLoop (llvm_support.h).
+llvm::ModulePassManager gemmPipeline(bool loopEpilogue) {
   llvm::FunctionPassManager fpm;
   fpm.addPass(llvm::SROAPass(llvm::SROAOptions::ModifyCFG));
   fpm.addPass(llvm::EarlyCSEPass(/*UseMemorySSA=*/false));
@@ -115,6 +118,13 @@ llvm::ModulePassManager gemmPipeline() {
   fpm.addPass(llvm::SimplifyCFGPass());
   fpm.addPass(llvm::createFunctionToLoopPassAdaptor(llvm::LICMPass(llvm::LICMOptions()), /*UseMemorySSA=*/true));
   fpm.addPass(llvm::createFunctionToLoopPassAdaptor(llvm::IndVarSimplifyPass()));
+  if (loopEpilogue) {  // only the loops that ask for it (the epilogue's), none of the GEMM's own
+    fpm.addPass(llvm::LoopSimplifyPass());
+    fpm.addPass(llvm::LCSSAPass());
+    fpm.addPass(llvm::LoopVectorizePass(
+        llvm::LoopVectorizeOptions(/*InterleaveOnlyWhenForced=*/true, /*VectorizeOnlyWhenForced=*/true)));
+    fpm.addPass(llvm::EarlyCSEPass(/*UseMemorySSA=*/false));
+  }
   fpm.addPass(llvm::InstCombinePass());
   fpm.addPass(llvm::SimplifyCFGPass());
   llvm::ModulePassManager mpm;
@@ -156,8 +166,8 @@ void optimizeModule(llvm::Module &m, llvm::TargetMachine &tm, int optLevel, bool
   case 2: level = llvm::OptimizationLevel::O2; break;
   default: level = llvm::OptimizationLevel::O3; break;
   }
-  if (pipeline == Pipeline::Gemm && optLevel > 0) {
-    gemmPipeline().run(m, mam);
+  if ((pipeline == Pipeline::Gemm || pipeline == Pipeline::GemmLoop) && optLevel > 0) {
+    gemmPipeline(pipeline == Pipeline::GemmLoop).run(m, mam);
     return;
   }
   llvm::ModulePassManager mpm;

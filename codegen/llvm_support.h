@@ -60,6 +60,11 @@ enum class Pipeline {
   /// O2's optimization time for the same micro-kernel loop (docs/codegen.md, W6); no
   /// pass in it reassociates or contracts floating-point operations.
   Gemm,
+  /// A GEMM with a loop epilogue (KernelSpec::gemmLoop): Gemm, then the loop vectorizer
+  /// for the loops marked llvm.loop.vectorize.enable only (the epilogue's; the GEMM's own
+  /// loops are vector code already), after LoopSimplify and LCSSA, and EarlyCSE. The
+  /// default pipeline took twice W1's compile time for the same kernels.
+  GemmLoop,
 };
 /// Runs \p pipeline at \p optLevel with \p tm's cost model (which decides the vector
 /// width of the loop vectorizer); with \p inlineFirst (CPU kernels: the JIT and `dlc

@@ -161,7 +161,18 @@ void KernelEmitter::emitLoopBody(llvm::Value *begin, llvm::Value *end) {
     if (buffered.count(n))
       bufferOf[n] = entryAlloca(
           llvm::ArrayType::get(storageType(ctx(), n->type().dtype), static_cast<uint64_t>(bufLen)), "rowbuf");
-  forLoop(begin, end, [&](llvm::Value *p) {
+  // Column reductions (a bias gradient: reduce_sum over the batch axis of [R, N] into the
+  // kernel's parallel index space [N]) are computed for the whole chunk first, rows
+  // outer and the chunk's columns inner: each column keeps its sequential chain over the
+  // rows (the order of ir/reduce_order.h for a non-contiguous reduction), and the inner
+  // loop is vectorized across columns instead of each column walking its rows alone.
+  // The runtime may pass several chunks at once (one thread, a horizontal kernel's
+  // part): the sums are then computed a chunk of columns at a time, before the chunk's
+  // loop over its indices.
+  const std::vector<const Node *> columnNodes = columnReductions();
+  std::unordered_map<const Node *, llvm::AllocaInst *> columns;
+  llvm::Value *colBegin = begin;
+  auto rowBody = [&](llvm::Value *p) {
     IrIndex outer{rowShape, {}, p};
     std::vector<llvm::Value *> dims = dimsOf(outer);
     outer.dims = dims;
@@ -205,6 +216,10 @@ void KernelEmitter::emitLoopBody(llvm::Value *begin, llvm::Value *end) {
                                                      ? std::function<void(llvm::Value *)>(prefetchNext)
                                                      : std::function<void(llvm::Value *)>());
         for (size_t i = 0; i < step.size(); ++i) memo_[step[i]->result()] = vals[i];
+      } else if (auto c = columns.find(n); c != columns.end()) {
+        llvm::Type *t = storageType(ctx(), n->type().dtype);
+        memo_[n->result()] =
+            b_.CreateLoad(t, b_.CreateInBoundsGEP(t, c->second, b_.CreateSub(p, colBegin, "", true, true)));
       } else if (hoisted.count(n)) {
         memo_[n->result()] = generateNode(*n, outer);
       } else if (convRows.count(n)) {
@@ -251,7 +266,73 @@ void KernelEmitter::emitLoopBody(llvm::Value *begin, llvm::Value *end) {
     }
     for (const Node *n : k_.hoisted) memo_.erase(n->result());
     rowBuf_.clear();
-  }, /*vectorize=*/pd == rank, "p");
+  };
+  if (columnNodes.empty()) {
+    forLoop(begin, end, rowBody, /*vectorize=*/pd == rank, "p");
+    return;
+  }
+  const int64_t c = k_.chunk;
+  llvm::Value *blocks = b_.CreateUDiv(b_.CreateAdd(b_.CreateSub(end, begin), i64(c - 1)), i64(c), "colblocks");
+  forLoop(i64(0), blocks, [&](llvm::Value *blk) {
+    llvm::Value *lo = b_.CreateAdd(begin, b_.CreateMul(blk, i64(c), "", true, true), "", true, true);
+    llvm::Value *hi = b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, b_.CreateAdd(lo, i64(c), "", true, true), end);
+    colBegin = lo;
+    columns = preReduceColumns(columnNodes, lo, hi);
+    forLoop(lo, hi, rowBody, /*vectorize=*/pd == rank, "p");
+  }, false, "colblock");
+}
+
+std::vector<const Node *> KernelEmitter::columnReductions() const {
+  std::vector<const Node *> out;
+  const LoopDomain &d = k_.domain;
+  // CPU only (a GPU thread runs one index; its stack is local memory), small chunks
+  // (the sums live on the stack), a one-dimensional parallel space.
+  if (lanes_ || flatBlock_ > 1 || target_.triple.find("nvptx") != std::string::npos || d.flat ||
+      d.parallelDims != 1 || k_.chunk > 4096)
+    return out;
+  for (const Node *n : k_.hoisted) {
+    if (n->kind() != OpKind::ReduceSum && n->kind() != OpKind::ReduceMax) continue;
+    const Value *x = n->operand(0);
+    if (x->shape().size() != 2 || n->attrsAs<ReduceAttrs>().axes != std::vector<int64_t>{0} ||
+        n->type().shape != Shape{d.shape[0]} || isContiguousReduce(*n))
+      continue;
+    // The operand must not read hoisted values (they are computed per index, later).
+    bool simple = true;
+    std::function<void(const Value *)> walk = [&](const Value *v) {
+      auto it = inGroup_.find(v);
+      if (it == inGroup_.end() || !simple) return;
+      if (std::find(k_.hoisted.begin(), k_.hoisted.end(), it->second) != k_.hoisted.end()) simple = false;
+      for (const Value *o : it->second->operands()) walk(o);
+    };
+    walk(x);
+    if (simple) out.push_back(n);
+  }
+  return out;
+}
+
+std::unordered_map<const Node *, llvm::AllocaInst *> KernelEmitter::preReduceColumns(
+    const std::vector<const Node *> &nodes, llvm::Value *begin, llvm::Value *end) {
+  std::unordered_map<const Node *, llvm::AllocaInst *> out;
+  for (const Node *n : nodes) {
+    const Value *x = n->operand(0);
+    const bool isMax = n->kind() == OpKind::ReduceMax;
+    const DType dt = x->dtype();
+    llvm::Type *t = storageType(ctx(), dt);
+    llvm::AllocaInst *buf = entryAlloca(llvm::ArrayType::get(t, static_cast<uint64_t>(k_.chunk)), "colsum");
+    auto at = [&](llvm::Value *j) { return b_.CreateInBoundsGEP(t, buf, b_.CreateSub(j, begin, "", true, true)); };
+    llvm::Constant *init = isMax ? lowestOf(ctx(), dt) : constantOf(ctx(), dt, 0.0);
+    forLoop(begin, end, [&](llvm::Value *j) { b_.CreateStore(init, at(j)); }, /*vectorize=*/true, "c0");
+    const int64_t rows = x->shape()[0];
+    forLoop(i64(0), i64(rows), [&](llvm::Value *r) {
+      forLoop(begin, end, [&](llvm::Value *j) {
+        llvm::Value *v = generate(x, IrIndex{x->shape(), {r, j}, nullptr});
+        llvm::Value *ops[] = {b_.CreateLoad(t, at(j)), v};
+        b_.CreateStore(scalar(isMax ? OpKind::Max : OpKind::Add, dt, ops), at(j));
+      }, /*vectorize=*/true, "cj");
+    }, false, "cr");
+    out[n] = buf;
+  }
+  return out;
 }
 
 std::vector<std::vector<const Node *>> KernelEmitter::rowSteps(const std::unordered_set<const Node *> &hoisted,

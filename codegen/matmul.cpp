@@ -27,8 +27,54 @@ constexpr int64_t kBlockN = 512;
 
 }  // namespace
 
+// A GEMM with a loop epilogue (KernelSpec::gemmLoop): each finished block of C is read
+// element by element, row by row, by a vectorizable loop that computes the epilogue's
+// outputs with the elemental generators -- the product element taken from the block --
+// and stores them, as a loop kernel over the product's shape would at that element (all
+// outputs of an element computed before any is stored). The one-element members are
+// computed once, before the tiles.
+void KernelEmitter::emitGemmLoopEpilogue(llvm::Value *begin, llvm::Value *end) {
+  const Node &n = k_.matmul();
+  const MatMulAttrs &mm = n.attrsAs<MatMulAttrs>();
+  const Value *product = n.result();
+  const bool productOut = std::find(k_.outputs.begin(), k_.outputs.end(), product) != k_.outputs.end();
+  GemmOperands ops{buffer(n.operand(0)), buffer(n.operand(1)), productOut ? buffer(product) : nullptr,
+                   mm.transposeA, mm.transposeB, gemmTilingOf(n)};
+  for (const Node *x : k_.invariant) memo_[x->result()] = generateNode(*x, IrIndex{x->type().shape, {}, i64(0)});
+  std::vector<const Value *> outs;
+  for (const Value *v : k_.outputs)
+    if (v != product) outs.push_back(v);
+  const Shape &shape = product->shape();
+  const size_t rank = shape.size();
+  const int64_t m = shape[rank - 2], nCols = shape[rank - 1];
+  llvm::Type *f32 = b_.getFloatTy();
+  ops.block = [&](const GemmBlockAt &at) {
+    forLoop(i64(0), i64(at.rows), [&](llvm::Value *r) {
+      llvm::Value *row = b_.CreateAdd(at.row0, r, "row", true, true);
+      llvm::Value *rowBase = b_.CreateMul(b_.CreateAdd(b_.CreateMul(at.batch, i64(m), "", true, true), row, "", true, true),
+                                          i64(nCols), "", true, true);
+      llvm::Value *src = b_.CreateInBoundsGEP(f32, at.product, b_.CreateMul(r, i64(at.stride), "", true, true));
+      forLoop(i64(0), at.ncols, [&](llvm::Value *j) {
+        llvm::Value *col = b_.CreateAdd(at.col0, j, "col", true, true);
+        memo_[product] = b_.CreateLoad(f32, b_.CreateInBoundsGEP(f32, src, j), "c");
+        IrIndex idx{shape, {}, b_.CreateAdd(rowBase, col, "", true, true)};
+        if (rank == 2) idx.dims = {row, col};
+        std::vector<llvm::Value *> vals;
+        for (const Value *out : outs) vals.push_back(generate(out, idx));
+        for (size_t i = 0; i < outs.size(); ++i) b_.CreateStore(vals[i], elementPtr(outs[i], idx));
+        memo_.erase(product);
+      }, /*vectorize=*/true, "epi");
+    }, false, "epi.row");
+  };
+  emitGemm(*this, ops, begin, end, target_, GemmEpilogue{});
+}
+
 void KernelEmitter::emitMatMulBody(llvm::Value *begin, llvm::Value *end) {
   const Node &n = k_.matmul();
+  if (isGemmKernel(k_) && k_.gemmLoop) {
+    emitGemmLoopEpilogue(begin, end);
+    return;
+  }
   if (isGemmKernel(k_)) {  // f32: the generated GEMM over tiles [begin, end)
     const MatMulAttrs &mm = n.attrsAs<MatMulAttrs>();
     // Fused with its bias + ReLU consumers: C accumulates in the product's buffer when

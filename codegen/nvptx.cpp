@@ -397,10 +397,15 @@ llvm::Value *readSreg(llvm::IRBuilder<> &b, Sreg r) {
 
 Expected<PtxModule> compileToPtx(std::span<const KernelSpec> kernels, const CodegenOptions &opts,
                                  const GpuOptions &gpu) {
-  for (const KernelSpec &k : kernels)
+  for (const KernelSpec &k : kernels) {
     if (k.kind == KernelKind::Horizontal)
       return makeError(Location{}, "kernel {} is horizontal, which has no GPU lowering yet (plan with gpuPlanOptions)",
                        k.name);
+    if (k.gemmLoop)
+      return makeError(Location{},
+                       "kernel {} has a GEMM loop epilogue, which has no GPU lowering yet (plan with gpuPlanOptions)",
+                       k.name);
+  }
   DL_TRY(std::unique_ptr<llvm::TargetMachine> tm, makeGpuTargetMachine(gpu, opts));
   auto [ctx, mod] = cg::newKernelModule("dlc_gpu", tm->createDataLayout(), kNvptxTriple);
   PtxModule out;

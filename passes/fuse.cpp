@@ -343,6 +343,7 @@ FusionPlan Planner::run() {
     FusionGroup out;
     out.root = g.root;
     out.gemm = g.gemm;
+    out.gemmLoop = g.gemmLoop;
     out.shape = g.shape;
     out.parallelDims = g.pd;
     for (const auto &[n, acc] : g.members) out.nodes.push_back(n);

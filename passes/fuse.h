@@ -82,6 +82,11 @@ struct FusionGroup {
   /// zero constant -- are applied to each output vector before its store. `root` is the
   /// end of that chain; the product is among `outputs` only when needed elsewhere.
   const Node *gemm = nullptr;
+  /// With `gemm`: the epilogue is a whole elementwise loop group over the product's
+  /// shape (a weight's optimizer update, a ReLU backward mask), computed per output
+  /// element of each finished block of C by the elemental generators; `root` is that
+  /// group's root and its outputs are `outputs` (fuse_epilogue.cpp).
+  bool gemmLoop = false;
   /// A horizontal group: independent loop kernels run as one launch. Each part is a
   /// complete group of its own (its domain, members and buffers); the horizontal group's
   /// nodes, inputs and outputs are the union of its parts', `root` the last part's root.
@@ -103,6 +108,9 @@ struct FusionOptions {
   bool aliasReshapes = true;
   /// Merge the independent update kernels into one horizontal group (FusionGroup::parts).
   bool horizontal = true;
+  /// Let a GEMM take an elementwise loop group reading its product as its epilogue
+  /// (FusionGroup::gemmLoop). The GPU lowering has no such epilogue.
+  bool gemmLoopEpilogue = true;
 };
 
 struct FusionPlan {

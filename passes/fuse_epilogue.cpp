@@ -95,45 +95,134 @@ std::optional<std::pair<int, const Node *>> Planner::epilogueGroup(const Node *m
   return std::nullopt;
 }
 
+/// The loop group reading \p mm's product that its GEMM can compute as an epilogue, or
+/// why none: a group over the product's shape whose every member is elementwise (or a
+/// constant) over that shape, one element (computed once per kernel), or a broadcast of
+/// a one-element value or of a [N] row vector. Each member is then computed at the output
+/// element being finished, as in its own loop kernel, so nothing but where the product
+/// comes from changes (a weight's optimizer update, a ReLU backward mask).
+std::optional<int> Planner::loopEpilogueGroup(const Node *mm, std::string &why) const {
+  if (!opts_.gemmLoopEpilogue) {
+    why = "loop epilogues are off (GPU plan)";
+    return std::nullopt;
+  }
+  const Shape &out = mm->type().shape;
+  const int64_t rank = static_cast<int64_t>(out.size());
+  if (mm->type().dtype != DType::F32) {
+    why = "only the f32 GEMM has an epilogue";
+    return std::nullopt;
+  }
+  std::vector<int> cands;
+  for (const Node *u : usersOf(mm))
+    if (auto it = memberOf_.find(u); it != memberOf_.end())
+      for (int gi : it->second)
+        if (group(gi).alive && std::find(cands.begin(), cands.end(), gi) == cands.end()) cands.push_back(gi);
+  if (cands.empty()) {
+    why = "no loop kernel reads the product";
+    return std::nullopt;
+  }
+  for (int gi : cands) {
+    const Group &g = group(gi);
+    if (g.gemm || !g.accepts) {
+      why = "the product's reader is a kernel of its own";
+      continue;
+    }
+    if (g.shape != out) {
+      why = fmt::format("the reading group runs over [{}], not over the product's shape", fmt::join(g.shape, ","));
+      continue;
+    }
+    bool ok = true;
+    for (const auto &[m, acc] : g.members) {
+      const Category c = categoryOf(m->kind());
+      const int64_t n = numel(m->type().shape);
+      bool fits = (c == Category::Elementwise || c == Category::Source) && (m->type().shape == out || n == 1);
+      if (m->kind() == OpKind::Broadcast) {
+        const Shape &in = m->operand(0)->shape();
+        fits = m->type().shape == out &&
+               (numel(in) == 1 || (in == Shape{out.back()} &&
+                                   m->attrsAs<BroadcastAttrs>().dims == std::vector<int64_t>{rank - 1}));
+      }
+      // What the group writes is written at the element being finished.
+      const auto h = home_.find(m);
+      if (fits && m->type().shape != out && h != home_.end() && h->second == gi && (m == g.root || usedOutside(m, gi)))
+        fits = false;
+      if (!fits) {
+        why = fmt::format("the reading group also computes {} ({}): not elementwise over the product's elements",
+                          valueLabel(f_, m->result()), m->mnemonic());
+        ok = false;
+        break;
+      }
+    }
+    if (ok) return gi;
+  }
+  return std::nullopt;
+}
+
+bool Planner::moveIntoGemm(int hi, int gi, const Node *end, bool loop) {
+  const Node *mm = group(hi).root;
+  Group &g = group(gi);
+  std::vector<std::pair<const Node *, FuseAccess>> moved(g.members.begin(), g.members.end());
+  for (const auto &[m, acc] : moved) {
+    removeMember(gi, m);
+    addMember(hi, m, loop ? acc : FuseAccess::Row);
+    if (auto h = home_.find(m); h != home_.end() && h->second == gi) h->second = hi;
+  }
+  g.alive = false;
+  Group &h = group(hi);
+  h.gemm = mm;
+  h.gemmLoop = loop;
+  h.root = end;
+  if (schedule()) return true;
+  for (const auto &[m, acc] : moved) {  // undo
+    removeMember(hi, m);
+    addMember(gi, m, acc);
+    if (auto h = home_.find(m); h != home_.end() && h->second == hi) h->second = gi;
+  }
+  group(gi).alive = true;
+  group(hi).gemm = nullptr;
+  group(hi).gemmLoop = false;
+  group(hi).root = mm;
+  return false;
+}
+
 void Planner::fuseGemmEpilogues() {
   for (int hi = 0; hi < static_cast<int>(groups_.size()); ++hi) {
     if (!group(hi).alive || group(hi).root->kind() != OpKind::MatMul || group(hi).members.size() != 1) continue;
     const Node *mm = group(hi).root;
     std::string why;
     std::optional<std::pair<int, const Node *>> found = epilogueGroup(mm, why);
-    if (!found) {
-      log(mm, hi, false, "GEMM epilogue: " + why);
+    if (found) {
+      if (!moveIntoGemm(hi, found->first, found->second, false)) {
+        log(mm, found->first, false, "GEMM epilogue: the kernels would depend on each other in a cycle");
+        continue;
+      }
+      const Node *end = found->second;
+      log(mm, hi, true,
+          fmt::format("GEMM epilogue: {} applied to each output vector before its store{}",
+                      end->kind() == OpKind::Max ? "bias add and max(x, 0)" : "bias add",
+                      usedOutside(mm, hi) ? "; the product is written too (needed outside the group)" : ""));
       continue;
     }
-    const int gi = found->first;
-    const Node *end = found->second;
-    Group &g = group(gi);
-    std::vector<std::pair<const Node *, FuseAccess>> moved(g.members.begin(), g.members.end());
-    for (const auto &[m, acc] : moved) {
-      removeMember(gi, m);
-      addMember(hi, m, FuseAccess::Row);
-      if (auto h = home_.find(m); h != home_.end() && h->second == gi) h->second = hi;
+    // Else a whole elementwise loop group reading the product (an optimizer update of
+    // the weight whose gradient this is, a ReLU backward mask).
+    std::string whyLoop;
+    std::optional<int> loop = loopEpilogueGroup(mm, whyLoop);
+    if (!loop) {
+      log(mm, hi, false, fmt::format("GEMM epilogue: {}; loop epilogue: {}", why, whyLoop));
+      continue;
     }
-    g.alive = false;
-    Group &h = group(hi);
-    h.gemm = mm;
-    h.root = end;
-    if (!schedule()) {  // undo
-      for (const auto &[m, acc] : moved) {
-        removeMember(hi, m);
-        addMember(gi, m, acc);
-        if (auto h = home_.find(m); h != home_.end() && h->second == hi) h->second = gi;
-      }
-      group(gi).alive = true;
-      group(hi).gemm = nullptr;
-      group(hi).root = mm;
-      log(mm, gi, false, "GEMM epilogue: the kernels would depend on each other in a cycle");
+    const int gi = *loop;
+    const Node *end = group(gi).root;
+    if (!moveIntoGemm(hi, gi, end, true)) {
+      log(mm, gi, false, "GEMM loop epilogue: the kernels would depend on each other in a cycle");
       continue;
     }
     log(mm, hi, true,
-        fmt::format("GEMM epilogue: {} applied to each output vector before its store{}",
-                    end->kind() == OpKind::Max ? "bias add and max(x, 0)" : "bias add",
-                    usedOutside(mm, hi) ? "; the product is written too (needed outside the group)" : ""));
+        fmt::format("GEMM loop epilogue: the elementwise group of {} computed at each output element of a "
+                    "finished block of C{}",
+                    valueLabel(f_, end->result()),
+                    usedOutside(mm, hi) ? "; the product is written too (needed outside the group)"
+                                        : "; the product is never stored"));
   }
 }
 

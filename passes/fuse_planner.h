@@ -80,6 +80,7 @@ struct Group {
   int pd = 0;
   bool accepts = true;  ///< producers may join (false: a heavy root)
   const Node *gemm = nullptr;  ///< the matmul whose epilogue the other members are
+  bool gemmLoop = false;       ///< the epilogue is a loop group (FusionGroup::gemmLoop)
   bool alive = true;
   std::unordered_map<const Node *, FuseAccess> members;
 };
@@ -122,6 +123,10 @@ class Planner {
   std::string siblingVeto(int ai, int bi) const;
   void fuseGemmEpilogues();
   std::optional<std::pair<int, const Node *>> epilogueGroup(const Node *mm, std::string &why) const;
+  std::optional<int> loopEpilogueGroup(const Node *mm, std::string &why) const;
+  /// Moves the members of group \p gi into GEMM group \p hi (its epilogue, ending at
+  /// \p end); undone, with false, when the kernels would then depend on each other.
+  bool moveIntoGemm(int hi, int gi, const Node *end, bool loop);
   std::optional<std::vector<int>> schedule() const;
   int producerGroup(const Node *d) const;
   void addMember(int gi, const Node *n, FuseAccess a) {

@@ -98,7 +98,8 @@ BufferPlan planArena(const Function &f, const KernelPlan &plan, const ArenaOptio
           if (q != static_cast<size_t>(p) && find(classOf.at(ownerOf(v))) == c) return false;
       spec = &spec->parts[static_cast<size_t>(p)];
     }
-    if (spec->kind != KernelKind::Loop) return false;
+    // A GEMM's loop epilogue reads its aligned inputs as a loop kernel does (never A or B).
+    if (spec->kind != KernelKind::Loop && !spec->gemmLoop) return false;
     for (size_t i = 0; i < spec->inputs.size(); ++i)
       if (find(classOf.at(ownerOf(spec->inputs[i]))) == c && !spec->inputsAligned[i]) return false;
     return true;

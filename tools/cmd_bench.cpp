@@ -74,6 +74,10 @@ cl::opt<bool> profile("profile",
                       cl::sub(benchCommand), cl::cat(dlcCategory()));
 cl::opt<int> profileTop("profile-top", cl::desc("Kernels listed by --profile (default 12)"), cl::init(12),
                         cl::sub(benchCommand), cl::cat(dlcCategory()));
+cl::opt<bool> noGemmLoopEpilogue("no-gemm-loop-epilogue",
+                                 cl::desc("Keep the loop kernels that read a GEMM's product (optimizer updates, "
+                                          "ReLU masks) out of its epilogue (A/B measurements)"),
+                                 cl::sub(benchCommand), cl::cat(dlcCategory()));
 cl::opt<bool> keepDenormals("keep-denormals", cl::desc("Keep IEEE denormals (default: flush to zero)"),
                             cl::sub(benchCommand), cl::cat(dlcCategory()));
 CodegenFlags codegenFlags(benchCommand);
@@ -370,6 +374,7 @@ int runBench() {
   ExecutableOptions exe;
   exe.codegen = codegenFlags.toOptions();
   exe.codegen.threads = threads;
+  exe.plan.gemmLoopEpilogue = !noGemmLoopEpilogue;
   exe.keepDenormals = keepDenormals;
   exe.profile = profile;
   bench::RepeatOptions repeat;

@@ -138,4 +138,37 @@ TEST(ContiguousReduce, IndependentRowReductionsShareOneLoop) {
 }
 
 }  // namespace
+// Reductions over the first axis that a fused kernel over [N] reads once per index (a
+// bias gradient in its Adam update) are summed for a chunk of columns at once, rows
+// outer and columns inner (loop_kernel.cpp, preReduceColumns): each column keeps its
+// sequential chain, so the results equal the interpreter's bit for bit (NaN, infinities,
+// -0 included), on every target, for one chunk, several (1 thread: the whole range in
+// one call) and tiny ones (2 threads).
+TEST(ColumnReduce, ChunkOfColumnsKeepsEachColumnsChain) {
+  for (int64_t cols : {45, 1000}) {
+    const std::string text = fmt::format(
+        "func @cols(%x: f32[37,{0}], %y: f32[{0}]) -> (f32[{0}], f32[{0}]) {{\n"
+        "  %e = exp %x : f32[37,{0}]\n"
+        "  %s = reduce_sum %e axes=[0] : f32[{0}]\n"
+        "  %m = reduce_max %x axes=[0] : f32[{0}]\n"
+        "  %a = add %s, %y : f32[{0}]\n"
+        "  %b = mul %m, %a : f32[{0}]\n"
+        "  return %a, %b\n}}\n",
+        cols);
+    Expected<Module> m = parseModule(text, "cols.dlc");
+    ASSERT_TRUE(m) << m.error().str();
+    Expected<std::string> ir = emitKernels(*m->functions().front(), EmitKind::LlvmIR, CodegenOptions{});
+    ASSERT_TRUE(ir) << ir.error().str();
+    EXPECT_NE(ir->find("%colsum"), std::string::npos) << *ir;
+    Rng rng(static_cast<uint64_t>(cols) + 7);
+    InputStyle style;
+    style.special = 0.05;
+    JitCase c;
+    c.label = fmt::format("column reductions over {}", cols);
+    c.fn = cloneFunction(*m->functions().front(), "cols");
+    c.inputs = {rng.tensor(f32({37, cols}), style), rng.tensor(f32({cols}), style)};
+    checkJitCase(c);
+  }
+}
+
 }  // namespace dlc::test
