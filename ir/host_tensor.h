@@ -103,10 +103,16 @@ class HostTensor {
   TensorType type_;
   int64_t numElements_ = 0;
   /// value-initializes (zeroes) only when asked: resize() leaves the bytes unset.
+  /// Storage is aligned to 64 bytes (a cache line, an AVX-512 vector, like the runtime's
+  /// arena): kernels write results straight into it, and streaming stores need the
+  /// alignment (codegen/loop_kernel.cpp).
   struct DefaultInitAllocator : std::allocator<std::byte> {
     template <class U> struct rebind {
       using other = DefaultInitAllocator;
     };
+    static constexpr std::align_val_t kAlign{64};
+    std::byte *allocate(size_t n) { return static_cast<std::byte *>(::operator new(n, kAlign)); }
+    void deallocate(std::byte *p, size_t n) noexcept { ::operator delete(p, n, kAlign); }
     template <class U> void construct(U *p) noexcept { ::new (static_cast<void *>(p)) U; }
     template <class U, class... Args> void construct(U *p, Args &&...args) {
       ::new (static_cast<void *>(p)) U(std::forward<Args>(args)...);
