@@ -112,7 +112,7 @@ class HostTensor {
     };
     static constexpr std::align_val_t kAlign{64};
     std::byte *allocate(size_t n) { return static_cast<std::byte *>(::operator new(n, kAlign)); }
-    void deallocate(std::byte *p, size_t n) noexcept { ::operator delete(p, n, kAlign); }
+    void deallocate(std::byte *p, size_t) noexcept { ::operator delete(p, kAlign); }
     template <class U> void construct(U *p) noexcept { ::new (static_cast<void *>(p)) U; }
     template <class U, class... Args> void construct(U *p, Args &&...args) {
       ::new (static_cast<void *>(p)) U(std::forward<Args>(args)...);
