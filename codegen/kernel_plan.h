@@ -148,10 +148,10 @@ struct KernelPlanOptions {
   /// Flat Loop kernels whose every output has at least this many bytes use streaming
   /// stores (KernelSpec::streamStores); 0 (the default): never. Opt-in (`dlc bench|emit
   /// --stream-stores-from=MiB`): on the 2-core VM of BENCHMARKS.md a plain copy of
-  /// 2^23 floats and more gains ~1.5x from them, but W3's GELU (compute-heavy per
-  /// element) and W4's in-place Adam update measured 25-40 % slower with them
-  /// (docs/codegen.md, "Streaming stores"). 32 MiB is the size from which the copy
-  /// gains. Tests lower it to reach the path at small sizes; the GPU lowering turns it
+  /// 2^23 floats and more gains ~1.5x from them, but W3's fused GELU (compute-heavy
+  /// per element) never gained, and W4's Adam update and W3's unfused kernels gained
+  /// or lost with the machine's load (docs/codegen.md, "Streaming stores"). 32 MiB is
+  /// the size from which the copy gains. Tests lower it to reach the path at small sizes; the GPU lowering turns it
   /// off.
   int64_t streamStoreBytes = 0;
 };
