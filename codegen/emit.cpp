@@ -21,8 +21,9 @@ Expected<std::string> emitKernels(const Function &f, EmitKind kind, const Codege
   for (const KernelSpec &k : plan.kernels) {
     auto [ctx, mod] = cg::newKernelModule(k.name, dl, target.triple);
     cg::emitKernel(*mod, k, k.name, target, opts);
-    out += fmt::format("\n; kernel {}: {} -> {}, parallel extent {} in chunks of {}\n", k.name,
-                       k.root().mnemonic(), typeString(k.root().type()), k.domain.parallelExtent(), k.chunk);
+    out += fmt::format("\n; kernel {}: {} -> {}, parallel extent {} in chunks of {}{}\n", k.name,
+                       k.root().mnemonic(), typeString(k.root().type()), k.domain.parallelExtent(), k.chunk,
+                       k.streamStores ? ", streaming stores" : "");
     if (kind != EmitKind::LlvmIR) cg::optimizeModule(*mod, *tm, opts.optLevel, /*inlineFirst=*/true,
                       !isGemmKernel(k) ? cg::Pipeline::Default : k.gemmLoop ? cg::Pipeline::GemmLoop : cg::Pipeline::Gemm);
     if (kind == EmitKind::Assembly) {

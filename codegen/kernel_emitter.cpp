@@ -12,6 +12,7 @@
 #include <llvm/IR/GlobalVariable.h>
 #include <llvm/IR/MDBuilder.h>
 
+#include "codegen/llvm_support.h"
 #include "ir/reduce_order.h"
 
 namespace dlc::cg {
@@ -87,6 +88,7 @@ void KernelEmitter::createEntry(const std::string &name, llvm::Function *body) {
   auto *fty = llvm::FunctionType::get(b_.getVoidTy(), {ptr, b_.getInt64Ty(), b_.getInt64Ty()}, false);
   llvm::Function *f = llvm::Function::Create(fty, llvm::Function::ExternalLinkage, name, m_);
   setTargetAttributes(f);
+  if (streams()) f->addFnAttr(kStreamStoresAttr);  // markStreamingStores, after inlining
   f->getArg(0)->setName("buffers");
   f->getArg(1)->setName("begin");
   f->getArg(2)->setName("end");

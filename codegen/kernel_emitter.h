@@ -187,6 +187,8 @@ class KernelEmitter {
   /// The body of a Loop kernel, and its GPU flat blocks (loop_kernel.cpp).
   void emitLoopBody(llvm::Value *begin, llvm::Value *end);
   void emitFlatBlock(llvm::Value *begin);
+  /// The kernel streams its stores (KernelSpec::streamStores) here: a CPU body on x86.
+  bool streams() const;
   /// The hoisted and buffered members of a row in the order they are computed: one step
   /// per member, or several contiguous row reductions run in one loop (CPU).
   std::vector<std::vector<const Node *>> rowSteps(const std::unordered_set<const Node *> &hoisted,

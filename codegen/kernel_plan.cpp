@@ -400,8 +400,27 @@ KernelPlanOptions gpuPlanOptions(KernelPlanOptions o) {
   o.directConv = false;
   o.horizontal = false;
   o.gemmLoopEpilogue = false;
+  o.streamStoreBytes = 0;
   return o;
 }
+
+namespace {
+
+/// Decides KernelSpec::streamStores for a top-level kernel (horizontal parts keep
+/// ordinary stores): a flat Loop kernel whose outputs are all large. A forced chunk is
+/// kept (the emitter checks each chunk's alignment at run time and falls back to
+/// ordinary stores); otherwise the chunk is rounded up to kStreamChunkAlign, and to at
+/// least kStreamMinChunk, so that the sfence closing each chunk is rare.
+void decideStreaming(KernelSpec &k, const KernelPlanOptions &opts) {
+  if (opts.streamStoreBytes <= 0 || k.kind != KernelKind::Loop || !k.domain.flat || k.outputs.empty()) return;
+  for (const Value *v : k.outputs)
+    if (v->type().numBytes() < opts.streamStoreBytes) return;
+  k.streamStores = true;
+  if (opts.forceChunk <= 0)
+    k.chunk = std::max(kStreamMinChunk, (k.chunk + kStreamChunkAlign - 1) / kStreamChunkAlign * kStreamChunkAlign);
+}
+
+}  // namespace
 
 KernelPlan planKernels(const Function &f, const KernelPlanOptions &opts) {
   KernelPlan plan;
@@ -419,6 +438,7 @@ KernelPlan planKernels(const Function &f, const KernelPlanOptions &opts) {
     for (const FusionGroup &g : fp.groups) {
       if (g.parts.empty()) {
         plan.kernels.push_back(kernelOf(g));
+        decideStreaming(plan.kernels.back(), opts);
         continue;
       }
       // The parts keep their chunks (forced ones too); the horizontal kernel runs one
@@ -438,6 +458,7 @@ KernelPlan planKernels(const Function &f, const KernelPlanOptions &opts) {
     }
     plan.kernels.push_back(makeNodeKernel(n, i, opts.directConv));
     if (opts.forceChunk > 0) plan.kernels.back().chunk = opts.forceChunk;
+    decideStreaming(plan.kernels.back(), opts);
   }
   return plan;
 }

@@ -115,6 +115,13 @@ struct KernelSpec {
   /// among `outputs` when something else reads it or C needs several K blocks; else it
   /// is never stored (the block stays on the stack).
   bool gemmLoop = false;
+  /// CPU flat Loop kernels whose every output is at least
+  /// KernelPlanOptions::streamStoreBytes: the outputs are written with non-temporal
+  /// (streaming) vector stores, which skip reading the destination's cache lines and
+  /// leave the caches to the inputs (loop_kernel.cpp, docs/codegen.md "Streaming
+  /// stores"). The chunk is then a multiple of kStreamChunkAlign. Only where the stores
+  /// go, never what is stored: results are unchanged.
+  bool streamStores = false;
 
   /// Horizontal kernels: the parts, each a complete Loop kernel. `nodes`, `inputs` and
   /// `outputs` are the union of theirs (a value two parts read is one input); an input is
@@ -149,7 +156,25 @@ struct KernelPlanOptions {
   /// GEMM kernels may take an elementwise loop group reading their product as their
   /// epilogue (KernelSpec::gemmLoop).
   bool gemmLoopEpilogue = true;
+  /// Flat Loop kernels whose every output has at least this many bytes use streaming
+  /// stores (KernelSpec::streamStores); 0 (the default): never. Opt-in (`dlc bench|emit
+  /// --stream-stores-from=MiB`): on the 2-core VM of BENCHMARKS.md a plain copy of
+  /// 2^23 floats and more gains ~1.5x from them, but W3's fused GELU (compute-heavy
+  /// per element) never gained, and W4's Adam update and W3's unfused kernels gained
+  /// or lost with the machine's load (docs/codegen.md, "Streaming stores"). 32 MiB is
+  /// the size from which the copy gains. Tests lower it to reach the path at small sizes; the GPU lowering turns it
+  /// off.
+  int64_t streamStoreBytes = 0;
 };
+
+/// Parallel indices of a streaming kernel's chunk are a multiple of this (16 f32, one
+/// 64-byte vector), so that each chunk starts on a vector boundary of its outputs.
+inline constexpr int64_t kStreamChunkAlign = 16;
+/// Parallel indices of a streaming kernel's chunk, at least: each chunk ends with an
+/// sfence, which waits until the chunk's streamed lines have left the core.
+inline constexpr int64_t kStreamMinChunk = 65536;
+/// Output alignment a streaming kernel checks for before it streams (an AVX-512 vector).
+inline constexpr int64_t kStreamAlignBytes = 64;
 
 /// The kernel schedule of a function, in program order.
 struct KernelPlan {

@@ -12,10 +12,12 @@
 // into vector registers (phis), so they no longer go through the stack every block.
 //
 //===----------------------------------------------------------------------===//
+#include <llvm/Analysis/AssumptionCache.h>
 #include <llvm/Analysis/CGSCCPassManager.h>
 #include <llvm/Analysis/LoopAnalysisManager.h>
 #include <llvm/Analysis/LoopInfo.h>
 #include <llvm/IR/DiagnosticInfo.h>
+#include <llvm/IR/Dominators.h>
 #include <llvm/IR/DiagnosticPrinter.h>
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Instructions.h>
@@ -37,6 +39,7 @@
 #include <llvm/Transforms/Utils/LCSSA.h>
 #include <llvm/Transforms/Utils/LoopSimplify.h>
 #include <llvm/Transforms/Vectorize/LoopVectorize.h>
+#include <llvm/Transforms/Utils/Local.h>
 
 #include <optional>
 
@@ -70,6 +73,36 @@ void dropVectorizedLoopIds(llvm::Function &f) {
       if (llvm::MDNode *id = t->getMetadata(llvm::LLVMContext::MD_loop);
           id && llvm::findOptionMDForLoopID(id, "llvm.loop.isvectorized"))
         t->setMetadata(llvm::LLVMContext::MD_loop, nullptr);
+}
+
+/// Streaming stores (KernelSpec::streamStores, loop_kernel.cpp): in a function marked
+/// kStreamStoresAttr, every vector store of 16 bytes or more whose address LLVM proves
+/// aligned to its size (from the alignment assumptions of the kernel's streaming loop,
+/// through the vectorized induction) gets !nontemporal, which x86 lowers to vmovntps.
+/// The loop vectorizer itself refuses !nontemporal stores (it checks the scalar store's
+/// alignment), so the mark is added after it. Scalar remainders and the unaligned
+/// fallback loop keep ordinary stores. Returns the number of stores marked.
+int markStreamingStores(llvm::Function &f, llvm::FunctionAnalysisManager &fam) {
+  if (f.isDeclaration() || !f.hasFnAttribute(kStreamStoresAttr)) return 0;
+  const llvm::DataLayout &dl = f.getParent()->getDataLayout();
+  auto &ac = fam.getResult<llvm::AssumptionAnalysis>(f);
+  auto &dt = fam.getResult<llvm::DominatorTreeAnalysis>(f);
+  llvm::MDNode *one = llvm::MDNode::get(
+      f.getContext(), {llvm::ConstantAsMetadata::get(llvm::ConstantInt::get(llvm::Type::getInt32Ty(f.getContext()), 1))});
+  int marked = 0;
+  for (llvm::BasicBlock &bb : f)
+    for (llvm::Instruction &i : bb) {
+      auto *st = llvm::dyn_cast<llvm::StoreInst>(&i);
+      if (!st || !st->getValueOperand()->getType()->isVectorTy() || st->isVolatile()) continue;
+      const uint64_t bytes = dl.getTypeStoreSize(st->getValueOperand()->getType()).getFixedValue();
+      if (bytes < 16 || (bytes & (bytes - 1)) != 0) continue;
+      const llvm::Align known = llvm::getKnownAlignment(st->getPointerOperand(), dl, st, &ac, &dt);
+      if (known.value() < bytes) continue;
+      st->setAlignment(std::max(st->getAlign(), llvm::Align(bytes)));
+      st->setMetadata(llvm::LLVMContext::MD_nontemporal, one);
+      ++marked;
+    }
+  return marked;
 }
 
 /// The clean-up described at the top of this file, on the functions that need it. It
@@ -179,6 +212,7 @@ void optimizeModule(llvm::Module &m, llvm::TargetMachine &tm, int optLevel, bool
   mpm.addPass(optLevel == 0 ? pb.buildO0DefaultPipeline(level) : pb.buildPerModuleDefaultPipeline(level));
   mpm.run(m, mam);
   if (optLevel >= 2) promoteStackAccumulators(m, fam);
+  for (llvm::Function &f : m) markStreamingStores(f, fam);
 }
 
 std::string moduleText(const llvm::Module &m) {

@@ -66,9 +66,15 @@ enum class Pipeline {
   /// default pipeline took twice W1's compile time for the same kernels.
   GemmLoop,
 };
+/// Function attribute of a CPU kernel entry whose aligned vector stores are to stream
+/// (KernelSpec::streamStores; set by the kernel emitter, read by optimizeModule).
+inline constexpr const char *kStreamStoresAttr = "dlc-stream-stores";
+
 /// Runs \p pipeline at \p optLevel with \p tm's cost model (which decides the vector
 /// width of the loop vectorizer); with \p inlineFirst (CPU kernels: the JIT and `dlc
-/// emit`), alwaysinline functions are inlined before the default pipeline.
+/// emit`), alwaysinline functions are inlined before the default pipeline. Then, in
+/// functions marked kStreamStoresAttr, vector stores whose alignment LLVM proves to be
+/// at least their size become non-temporal (markStreamingStores).
 void optimizeModule(llvm::Module &m, llvm::TargetMachine &tm, int optLevel, bool inlineFirst = false,
                     Pipeline pipeline = Pipeline::Default);
 

@@ -16,6 +16,8 @@
 #include <unordered_set>
 
 #include <llvm/IR/Constants.h>
+#include <llvm/IR/IntrinsicsX86.h>
+#include <llvm/TargetParser/Triple.h>
 
 #include "ir/reduce_order.h"
 
@@ -101,6 +103,11 @@ bool sharesRows(const KernelSpec &k) {
   return true;
 }
 
+bool KernelEmitter::streams() const {
+  return k_.streamStores && k_.domain.flat && !lanes_ && flatBlock_ <= 1 &&
+         llvm::Triple(target_.triple).isX86();
+}
+
 void KernelEmitter::emitLoopBody(llvm::Value *begin, llvm::Value *end) {
   const LoopDomain &d = k_.domain;
   if (lanes_) lane_ = lanes_->lane(b_);
@@ -126,9 +133,41 @@ void KernelEmitter::emitLoopBody(llvm::Value *begin, llvm::Value *end) {
     return;
   }
   if (d.flat) {
-    forLoop(begin, end, [&](llvm::Value *i) {
-      storeAll(k_.outputs, [&](const Value *out) { return IrIndex{out->shape(), {}, i}; }, true);
-    }, /*vectorize=*/true);
+    auto loop = [&](llvm::Value *from) {
+      forLoop(from, end, [&](llvm::Value *i) {
+        storeAll(k_.outputs, [&](const Value *out) { return IrIndex{out->shape(), {}, i}; }, true);
+      }, /*vectorize=*/true);
+    };
+    if (!streams()) {
+      loop(begin);
+      return;
+    }
+    // Streaming stores (KernelSpec::streamStores): when this chunk starts on a vector
+    // boundary of every output (always, unless the caller's tensors are misaligned or
+    // a test forces the chunk), the same loop runs under assumptions that make its
+    // vector stores provably aligned; markStreamingStores (llvm_support.cpp) turns the
+    // aligned vector stores into non-temporal ones after the vectorizer. The sfence
+    // orders them before the chunk's completion is published to other threads.
+    llvm::Value *ok = b_.CreateICmpEQ(b_.CreateAnd(begin, i64(kStreamChunkAlign - 1)), i64(0));
+    for (const Value *out : k_.outputs)
+      ok = b_.CreateAnd(ok, b_.CreateICmpEQ(b_.CreateAnd(b_.CreatePtrToInt(buffer(out), b_.getInt64Ty()),
+                                                         i64(kStreamAlignBytes - 1)), i64(0)));
+    llvm::BasicBlock *streamBB = llvm::BasicBlock::Create(ctx(), "stream", fn_);
+    llvm::BasicBlock *plainBB = llvm::BasicBlock::Create(ctx(), "plain", fn_);
+    llvm::BasicBlock *doneBB = llvm::BasicBlock::Create(ctx(), "stored", fn_);
+    b_.CreateCondBr(ok, streamBB, plainBB);
+    b_.SetInsertPoint(streamBB);
+    // begin rounded down (a no-op here) starts the loop: its known low zero bits carry
+    // through the vectorized induction to the store addresses, with the outputs' own.
+    const llvm::DataLayout &dl = m_.getDataLayout();
+    for (const Value *out : k_.outputs) b_.CreateAlignmentAssumption(dl, buffer(out), kStreamAlignBytes);
+    loop(b_.CreateAnd(begin, i64(-kStreamChunkAlign), "begin.aligned"));
+    b_.CreateCall(llvm::Intrinsic::getDeclaration(&m_, llvm::Intrinsic::x86_sse_sfence));
+    b_.CreateBr(doneBB);
+    b_.SetInsertPoint(plainBB);
+    loop(begin);
+    b_.CreateBr(doneBB);
+    b_.SetInsertPoint(doneBB);
     return;
   }
   // Parallel dims [0, pd) come from the chunk index p; dims [pd, rank) are inner loops.

@@ -105,7 +105,8 @@ class HostTensor {
   /// value-initializes (zeroes) only when asked: resize() leaves the bytes unset. The
   /// bytes start on a 64-byte boundary (a cache line, one AVX-512 vector) like the
   /// executable's arena, so a kernel that writes a result tensor in place (a GEMM's C)
-  /// never splits a vector store across two lines (malloc aligns to 16 only).
+  /// never splits a vector store across two lines (malloc aligns to 16 only), and
+  /// streaming stores find the alignment they need (codegen/loop_kernel.cpp).
   struct DefaultInitAllocator : std::allocator<std::byte> {
     static constexpr std::align_val_t kAlign{64};
     template <class U> struct rebind {

@@ -43,6 +43,10 @@ cl::opt<int64_t> batch("batch", cl::desc("Batch size of mlp (default 128), cnn (
 cl::opt<int64_t> elements("elements", cl::desc("Elements of gelu and adam (default 2^24)"),
                           cl::init(int64_t{1} << 24), cl::sub(benchCommand), cl::cat(dlcCategory()));
 cl::opt<bool> unfused("unfused", cl::desc("One kernel per IR op"), cl::sub(benchCommand), cl::cat(dlcCategory()));
+cl::opt<int64_t> streamFrom("stream-stores-from",
+                            cl::desc("Flat kernels whose outputs all have at least this many MiB write them with "
+                                     "streaming (non-temporal) stores (default 0: never)"),
+                            cl::value_desc("MiB"), cl::init(0), cl::sub(benchCommand), cl::cat(dlcCategory()));
 cl::opt<std::string> compare("compare", cl::desc("Measure these variants in one run: fused,unfused"),
                              cl::value_desc("variants"), cl::sub(benchCommand), cl::cat(dlcCategory()));
 cl::opt<int> threads("threads", cl::desc("Kernel threads (default: one per hardware thread)"), cl::init(0),
@@ -377,6 +381,8 @@ int runBench() {
   exe.plan.gemmLoopEpilogue = !noGemmLoopEpilogue;
   exe.keepDenormals = keepDenormals;
   exe.profile = profile;
+  if (streamFrom < 0) return fail("--stream-stores-from must be 0 (never) or a size in MiB");
+  exe.plan.streamStoreBytes = static_cast<int64_t>(streamFrom) << 20;
   bench::RepeatOptions repeat;
   repeat.reps = reps;
   repeat.warmup = warmup;

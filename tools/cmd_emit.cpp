@@ -1,12 +1,15 @@
 //===- tools/cmd_emit.cpp - `dlc emit`: kernels as LLVM IR or assembly ------===//
 //
 // `dlc emit FILE --emit=llvm|llvm-opt|asm [--function=NAME] [--target-cpu=X
-// --target-features=...]` prints every kernel of every function (or of one), as the
-// LLVM IR the backend generates, after LLVM's optimization pipeline, or as assembly.
+// --target-features=...] [--stream-stores-from=MiB]` prints every kernel of every
+// function (or of one), as the LLVM IR the backend generates, after LLVM's optimization
+// pipeline, or as assembly; each kernel's header line says whether it streams its stores.
 // `--target=cuda [--gpu-arch=sm_XX]` (implied by --emit=ptx) prints the NVPTX backend's
 // kernels instead: NVPTX LLVM IR, or PTX for --emit=asm|ptx.
 //
 //===----------------------------------------------------------------------===//
+#include <algorithm>
+
 #include "codegen/emit.h"
 #include "codegen/nvptx.h"
 #include "tools/codegen_flags.h"
@@ -32,6 +35,10 @@ cl::opt<std::string> functionName("function", cl::desc("Only this function (defa
                                   cl::value_desc("name"), cl::sub(emitCommand), cl::cat(dlcCategory()));
 cl::opt<bool> unfused("unfused", cl::desc("One kernel per IR op (no fusion)"), cl::sub(emitCommand),
                       cl::cat(dlcCategory()));
+cl::opt<int64_t> streamFrom("stream-stores-from",
+                            cl::desc("Flat kernels whose outputs all have at least this many MiB write them with "
+                                     "streaming (non-temporal) stores (default 0: never)"),
+                            cl::value_desc("MiB"), cl::init(0), cl::sub(emitCommand), cl::cat(dlcCategory()));
 CodegenFlags codegenFlags(emitCommand);
 GpuFlags gpuFlags(emitCommand);
 }  // namespace
@@ -52,7 +59,7 @@ int runEmit() {
   const bool gpu = gpuFlags.cuda() || emitKind == EmitKind::Ptx;
   for (const auto &f : m->functions()) {
     if (!functionName.empty() && f->name() != functionName) continue;
-    const KernelPlanOptions plan{.fuse = !unfused};
+    const KernelPlanOptions plan{.fuse = !unfused, .streamStoreBytes = std::max<int64_t>(0, streamFrom) << 20};
     Expected<std::string> text = gpu ? emitGpuKernels(*f, emitKind, codegenFlags.toOptions(), gpuFlags.toOptions(), plan)
                                      : emitKernels(*f, emitKind, codegenFlags.toOptions(), plan);
     if (!text) {

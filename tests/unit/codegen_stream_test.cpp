@@ -1,0 +1,119 @@
+//===- tests/unit/codegen_stream_test.cpp - streaming stores of large outputs ===//
+//
+// KernelSpec::streamStores (codegen/kernel_plan.h): flat loop kernels whose outputs are
+// all at least KernelPlanOptions::streamStoreBytes write them with non-temporal vector
+// stores when a chunk starts on a vector boundary, and with ordinary stores otherwise.
+// The tests lower the threshold to a byte so that small functions take the path: the
+// plan's decision, the instructions it produces, and results bitwise equal to the
+// interpreter and to ordinary stores -- at tail sizes, with chunks that start off a
+// vector boundary (the fallback loop), on 1 and 2 threads and every test target.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/emit.h"
+#include "codegen/kernel_plan.h"
+#include "codegen_test_util.h"
+#include "fusion_workloads.h"
+#include "ir/interpreter.h"
+
+namespace dlc::test {
+namespace {
+
+TEST(StreamStores, PlanDecidesByOutputSize) {
+  Module small = parseWorkload(geluText(4099, false), false);
+  const Function &f = *small.functions().front();
+  EXPECT_FALSE(planKernels(f, {.streamStoreBytes = 32 << 20}).kernels.at(0).streamStores);  // 16 KiB
+  const KernelPlan forced = planKernels(f, {.streamStoreBytes = 1});
+  ASSERT_EQ(forced.kernels.size(), 1u);
+  EXPECT_TRUE(forced.kernels[0].streamStores);
+  EXPECT_EQ(forced.kernels[0].chunk % kStreamChunkAlign, 0);
+  // A forced chunk is kept (the emitter falls back to ordinary stores off a boundary).
+  EXPECT_EQ(planKernels(f, {.forceChunk = 5, .streamStoreBytes = 1}).kernels.at(0).chunk, 5);
+  EXPECT_FALSE(planKernels(f, {.streamStoreBytes = 0}).kernels.at(0).streamStores);
+  EXPECT_FALSE(planKernels(f, gpuPlanOptions({.streamStoreBytes = 1})).kernels.at(0).streamStores);
+  // Unfused kernels follow the same rule: every one of GELU's flat kernels streams.
+  for (const KernelSpec &k : planKernels(f, {.fuse = false, .streamStoreBytes = 1}).kernels)
+    EXPECT_EQ(k.streamStores, k.domain.flat) << k.name;
+
+  // From 32 MiB (2^23 floats), with the size the tools' --stream-stores-from=32 gives;
+  // the reduction of the backward (a scalar output) never streams. Off by default.
+  Module big = parseWorkload(geluText(int64_t{1} << 23, true), true);
+  EXPECT_FALSE(planKernels(*big.functions().front()).kernels.at(0).streamStores);
+  const KernelPlan plan = planKernels(*big.functions().front(), {.streamStoreBytes = 32 << 20});
+  int streaming = 0;
+  for (const KernelSpec &k : plan.kernels) {
+    streaming += k.streamStores;
+    if (k.streamStores) {
+      EXPECT_EQ(k.chunk % kStreamChunkAlign, 0);
+      EXPECT_GE(k.chunk, kStreamMinChunk);
+    }
+  }
+  EXPECT_EQ(streaming, 1);  // the kernel writing d_x (and tanh's result)
+  Module below = parseWorkload(geluText(int64_t{1} << 22, false), false);
+  EXPECT_FALSE(planKernels(*below.functions().front(), {.streamStoreBytes = 32 << 20}).kernels.at(0).streamStores);
+}
+
+TEST(StreamStores, EmitsNonTemporalStoresAndAFence) {
+  Module m = parseWorkload(geluText(4099, false), false);
+  const Function &f = *m.functions().front();
+  CodegenOptions o;
+  o.cpu = "x86-64";  // SSE: movntps; AVX-512 hosts give vmovntps
+  Expected<std::string> streamed = emitKernels(f, EmitKind::Assembly, o, {.streamStoreBytes = 1});
+  ASSERT_TRUE(streamed) << streamed.error().str();
+  EXPECT_NE(streamed->find("streaming stores"), std::string::npos);
+  EXPECT_NE(streamed->find("movntps"), std::string::npos) << *streamed;
+  EXPECT_NE(streamed->find("sfence"), std::string::npos);
+  Expected<std::string> plain = emitKernels(f, EmitKind::Assembly, o, {.streamStoreBytes = 0});
+  ASSERT_TRUE(plain) << plain.error().str();
+  EXPECT_EQ(plain->find("movnt"), std::string::npos);
+  EXPECT_EQ(plain->find("sfence"), std::string::npos);
+}
+
+/// Runs \p f on every test target, 1 and 2 threads, default and odd chunks, streaming
+/// and not, fused and unfused: all results equal the interpreter's bit for bit.
+void expectSameBits(const Function &f, const std::vector<HostTensor> &args) {
+  Expected<std::vector<HostTensor>> want = interpret(f, args, InterpreterOptions{});
+  ASSERT_TRUE(want) << want.error().str();
+  for (const TestTarget &t : testTargets())
+    for (bool fuse : {true, false})
+      for (int threads : {1, 2})
+        for (int64_t chunk : {int64_t{0}, int64_t{5}})
+          for (int64_t streamBytes : {int64_t{1}, int64_t{0}}) {
+            SCOPED_TRACE(fmt::format("@{}, target {}, {}, {} thread(s), chunk {}, streaming {}", f.name(), t.name,
+                                     fuse ? "fused" : "unfused", threads, chunk, streamBytes > 0));
+            ExecutableOptions o;
+            o.codegen = t.opts;
+            o.codegen.threads = threads;
+            o.keepDenormals = true;
+            o.plan.fuse = fuse;
+            o.plan.forceChunk = chunk;
+            o.plan.streamStoreBytes = streamBytes;
+            std::vector<HostTensor> got = compileAndRun(f, args, o);
+            ASSERT_EQ(got.size(), want->size());
+            for (size_t r = 0; r < got.size(); ++r)
+              EXPECT_TRUE(sameElements(got[r], (*want)[r], 0, /*strictNan=*/true)) << "result " << r;
+          }
+}
+
+TEST(StreamStores, GeluResultsUnchanged) {
+  // Tail sizes (a scalar remainder after the vector loop) and a multiple of 64.
+  for (int64_t n : {int64_t{4099}, int64_t{1024}, int64_t{21}}) {
+    Module fwd = parseWorkload(geluText(n, false), false);
+    const Function &f = *fwd.functions().front();
+    expectSameBits(f, argsFor(f, 7, -6, 6));
+    Module bwd = parseWorkload(geluText(n, true), true);
+    const Function &g = *bwd.functions().front();
+    expectSameBits(g, argsFor(g, 8, -6, 6));
+  }
+}
+
+TEST(StreamStores, AdamInPlaceResultsUnchanged) {
+  // Three outputs written over donated arguments (p, m, v) in one streaming kernel.
+  Module m = parseWorkload(adamText(4096 + 7), false);
+  const Function &f = *m.functions().front();
+  std::vector<HostTensor> args = argsFor(f, 9, 0, 1);
+  args[4].setDouble(0, 3);  // the step
+  expectSameBits(f, args);
+}
+
+}  // namespace
+}  // namespace dlc::test
