@@ -9,6 +9,7 @@
 #include "codegen/kernel_plan.h"
 
 #include <algorithm>
+#include <functional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -222,13 +223,35 @@ bool isExpensiveMember(const Node &n) {
   return std::find(std::begin(kExpensive), std::end(kExpensive), n.kind()) != std::end(kExpensive);
 }
 
+/// The one-element members of a kernel over \p total elements that it computes once,
+/// before its loops (KernelSpec::invariant), in order: those \p eligible accepts (by
+/// index) whose operands are arguments, values from outside \p nodes, or invariant
+/// themselves. None when the kernel has a single element anyway.
+static std::vector<const Node *> oneElementInvariants(const std::vector<const Node *> &nodes, int64_t total,
+                                                      const std::function<bool(size_t)> &eligible) {
+  std::vector<const Node *> out;
+  if (total <= 1) return out;
+  const std::unordered_set<const Node *> members(nodes.begin(), nodes.end());
+  std::unordered_set<const Node *> invariant;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const Node *n = nodes[i];
+    bool ok = n->type().numElements() == 1 && eligible(i);
+    for (const Value *v : n->operands())
+      if (ok && !v->isArgument() && members.count(v->def()) && !invariant.count(v->def())) ok = false;
+    if (ok) {
+      invariant.insert(n);
+      out.push_back(n);
+    }
+  }
+  return out;
+}
+
 /// The kernel of a fused group (two or more nodes).
 KernelSpec makeFusedKernel(const FusionGroup &g) {
   KernelSpec k;
   k.name = g.name;
   k.kind = KernelKind::Loop;
   k.nodes = g.nodes;
-  std::unordered_set<const Node *> members(g.nodes.begin(), g.nodes.end());
   k.inputs = g.inputs;
   k.outputs = g.outputs;
 
@@ -240,19 +263,11 @@ KernelSpec makeFusedKernel(const FusionGroup &g) {
   }
   // One-element members read everywhere (not row values, not reductions) are computed
   // once at the start of the kernel, as are those they are built from.
-  std::unordered_set<const Node *> invariant;
-  if (total > 1)
-    for (size_t i = 0; i < g.nodes.size(); ++i) {
-      const Node *n = g.nodes[i];
-      bool ok = n->type().numElements() == 1 && g.access[i] != FuseAccess::Row &&
-                n->kind() != OpKind::ReduceSum && n->kind() != OpKind::ReduceMax;
-      for (const Value *v : n->operands())
-        if (ok && !v->isArgument() && members.count(v->def()) && !invariant.count(v->def())) ok = false;
-      if (ok) {
-        invariant.insert(n);
-        k.invariant.push_back(n);
-      }
-    }
+  k.invariant = oneElementInvariants(g.nodes, total, [&](size_t i) {
+    const Node *n = g.nodes[i];
+    return g.access[i] != FuseAccess::Row && n->kind() != OpKind::ReduceSum && n->kind() != OpKind::ReduceMax;
+  });
+  const std::unordered_set<const Node *> invariant(k.invariant.begin(), k.invariant.end());
   int64_t reduceWork = 0;
   if (flat) {
     k.domain = LoopDomain{{total}, 1, true};
@@ -322,17 +337,7 @@ KernelSpec makeGemmEpilogueKernel(const FusionGroup &g, size_t matmulIndex) {
   const Value *product = g.gemm->result();
   const int64_t total = product->type().numElements();
   // One-element members computed once per call, as in a loop kernel (makeFusedKernel).
-  std::unordered_set<const Node *> members(k.nodes.begin(), k.nodes.end()), invariant;
-  for (const Node *n : k.nodes) {
-    if (n == g.gemm || total <= 1 || n->type().numElements() != 1) continue;
-    bool ok = true;
-    for (const Value *v : n->operands())
-      if (!v->isArgument() && members.count(v->def()) && !invariant.count(v->def())) ok = false;
-    if (ok) {
-      invariant.insert(n);
-      k.invariant.push_back(n);
-    }
-  }
+  k.invariant = oneElementInvariants(k.nodes, total, [&](size_t i) { return k.nodes[i] != g.gemm; });
   // The epilogue reads its full-size inputs only at the element it writes, after the
   // product's K sum and before its own stores there: a result may be donated its
   // argument's buffer (an optimizer update writes p', m', v' over p, m, v).

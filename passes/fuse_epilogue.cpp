@@ -222,7 +222,7 @@ void Planner::fuseGemmEpilogues() {
                     "finished block of C{}",
                     valueLabel(f_, end->result()),
                     usedOutside(mm, hi) ? "; the product is written too (needed outside the group)"
-                                        : "; the product is never stored"));
+                                        : "; nothing else reads the product (stored only if C needs several K blocks)"));
   }
 }
 
