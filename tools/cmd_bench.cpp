@@ -381,7 +381,8 @@ int runBench() {
   exe.plan.gemmLoopEpilogue = !noGemmLoopEpilogue;
   exe.keepDenormals = keepDenormals;
   exe.profile = profile;
-  if (streamFrom < 0) return fail("--stream-stores-from must be 0 (never) or a size in MiB");
+  if (streamFrom < 0 || streamFrom > (int64_t{1} << 30))
+    return fail("--stream-stores-from must be 0 (never) or a size in MiB up to 2^30");
   exe.plan.streamStoreBytes = static_cast<int64_t>(streamFrom) << 20;
   bench::RepeatOptions repeat;
   repeat.reps = reps;

@@ -56,10 +56,14 @@ int runEmit() {
     llvm::errs() << "dlc emit: error: " << bad << "\n";
     return 1;
   }
+  if (streamFrom < 0 || streamFrom > (int64_t{1} << 30)) {
+    llvm::errs() << "dlc emit: error: --stream-stores-from must be 0 (never) or a size in MiB up to 2^30\n";
+    return 1;
+  }
   const bool gpu = gpuFlags.cuda() || emitKind == EmitKind::Ptx;
   for (const auto &f : m->functions()) {
     if (!functionName.empty() && f->name() != functionName) continue;
-    const KernelPlanOptions plan{.fuse = !unfused, .streamStoreBytes = std::max<int64_t>(0, streamFrom) << 20};
+    const KernelPlanOptions plan{.fuse = !unfused, .streamStoreBytes = streamFrom << 20};
     Expected<std::string> text = gpu ? emitGpuKernels(*f, emitKind, codegenFlags.toOptions(), gpuFlags.toOptions(), plan)
                                      : emitKernels(*f, emitKind, codegenFlags.toOptions(), plan);
     if (!text) {
