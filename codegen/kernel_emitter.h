@@ -201,6 +201,7 @@ class KernelEmitter {
                                                                         llvm::Value *begin, llvm::Value *end);
   void emitMatMulBody(llvm::Value *begin, llvm::Value *end);
   void emitGemmLoopEpilogue(llvm::Value *begin, llvm::Value *end);
+  llvm::Function *emitBlockEpilogueFunction(int64_t stride);
   llvm::Function *createBody(const std::string &name);
   void createEntry(const std::string &name, llvm::Function *body);
   void setTargetAttributes(llvm::Function *f);

@@ -33,6 +33,13 @@ constexpr int64_t kBlockN = 512;
 // and stores them, as a loop kernel over the product's shape would at that element (all
 // outputs of an element computed before any is stored). The one-element members are
 // computed once, before the tiles.
+//
+// The loop is one function, `<kernel>.epi`, called by every micro-kernel shape (full
+// and remainder rows, full and partial panels): inlined, each of the up to ~8 shapes had
+// its own copy of the loop, which the vectorizer then tripled (vector body, vector
+// epilogue, scalar remainder) -- W1's dW1 + Adam kernel had 36 divisions and took
+// 110-160 ms to compile, against 30-45 ms for the plain GEMM. A call per block of
+// MR x NR elements costs a few cycles against the block's epilogue work.
 void KernelEmitter::emitGemmLoopEpilogue(llvm::Value *begin, llvm::Value *end) {
   const Node &n = k_.matmul();
   const MatMulAttrs &mm = n.attrsAs<MatMulAttrs>();
@@ -41,32 +48,95 @@ void KernelEmitter::emitGemmLoopEpilogue(llvm::Value *begin, llvm::Value *end) {
   GemmOperands ops{buffer(n.operand(0)), buffer(n.operand(1)), productOut ? buffer(product) : nullptr,
                    mm.transposeA, mm.transposeB, gemmTilingOf(n)};
   for (const Node *x : k_.invariant) memo_[x->result()] = generateNode(*x, IrIndex{x->type().shape, {}, i64(0)});
+  llvm::Function *epi = nullptr;
+  int64_t epiStride = 0;
+  ops.block = [&](const GemmBlockAt &at) {
+    if (!epi) {
+      epiStride = at.stride;
+      epi = emitBlockEpilogueFunction(at.stride);
+    }
+    DL_ASSERT(at.stride == epiStride, "every block of one GEMM kernel has the same stride");
+    std::vector<llvm::Value *> args;
+    for (llvm::Argument &a : fn_->args())
+      if (a.getArgNo() < k_.numBuffers()) args.push_back(&a);
+    for (const Node *x : k_.invariant) args.push_back(memo_.at(x->result()));
+    for (llvm::Value *v : {at.batch, at.row0, i64(at.rows), at.col0, at.ncols, at.product}) args.push_back(v);
+    b_.CreateCall(epi, args);
+  };
+  emitGemm(*this, ops, begin, end, target_, GemmEpilogue{});
+}
+
+// `<kernel>.epi(buffers..., invariants..., batch, row0, rows, col0, ncols, product)`:
+// the block epilogue of emitGemmLoopEpilogue over rows [row0, row0 + rows) and columns
+// [col0, col0 + ncols) of batch item `batch`, reading the product from `product`, whose
+// rows are \p stride floats apart. Emitted with the builder, buffers and memo switched
+// to the new function, then restored.
+llvm::Function *KernelEmitter::emitBlockEpilogueFunction(int64_t stride) {
+  const Value *product = k_.matmul().result();
   std::vector<const Value *> outs;
   for (const Value *v : k_.outputs)
     if (v != product) outs.push_back(v);
+  llvm::LLVMContext &c = ctx();
+  std::vector<llvm::Type *> params(k_.numBuffers(), llvm::PointerType::getUnqual(c));
+  for (const Node *x : k_.invariant) params.push_back(memo_.at(x->result())->getType());
+  for (int i = 0; i < 5; ++i) params.push_back(b_.getInt64Ty());
+  params.push_back(llvm::PointerType::getUnqual(c));
+  auto *fty = llvm::FunctionType::get(b_.getVoidTy(), params, false);
+  llvm::Function *f = llvm::Function::Create(fty, llvm::Function::InternalLinkage, fn_->getName() + ".epi", m_);
+  setTargetAttributes(f);
+  f->addFnAttr(llvm::Attribute::NoInline);
+  // The buffers keep the body's attributes (noalias: the loop vectorizes without
+  // overlap checks). The product block is only read: C, or the micro-kernel's stack block.
+  for (unsigned i = 0; i < k_.numBuffers(); ++i) {
+    llvm::AttrBuilder attrs(c, fn_->getAttributes().getParamAttrs(i));
+    f->getArg(i)->addAttrs(attrs);
+  }
+  const unsigned productArg = static_cast<unsigned>(params.size() - 1);
+  f->addParamAttr(productArg, llvm::Attribute::NoAlias);
+  f->addParamAttr(productArg, llvm::Attribute::NoCapture);
+  f->addParamAttr(productArg, llvm::Attribute::ReadOnly);
+
+  // Switch the emitter to f.
+  llvm::Function *savedFn = fn_;
+  const llvm::IRBuilderBase::InsertPoint savedIp = b_.saveIP();
+  std::unordered_map<const Value *, llvm::Value *> savedBuffers = buffers_, savedMemo = memo_;
+  fn_ = f;
+  memo_.clear();
+  unsigned argNo = 0;
+  for (const Value *v : k_.inputs) buffers_[v] = f->getArg(argNo++);
+  for (const Value *v : k_.outputs) buffers_[v] = f->getArg(argNo++);
+  for (const Node *x : k_.invariant) memo_[x->result()] = f->getArg(argNo++);
+  llvm::Value *batch = f->getArg(argNo), *row0 = f->getArg(argNo + 1), *rows = f->getArg(argNo + 2),
+              *col0 = f->getArg(argNo + 3), *ncols = f->getArg(argNo + 4), *block = f->getArg(argNo + 5);
+  b_.SetInsertPoint(llvm::BasicBlock::Create(c, "entry", f));
+
   const Shape &shape = product->shape();
   const size_t rank = shape.size();
   const int64_t m = shape[rank - 2], nCols = shape[rank - 1];
   llvm::Type *f32 = b_.getFloatTy();
-  ops.block = [&](const GemmBlockAt &at) {
-    forLoop(i64(0), i64(at.rows), [&](llvm::Value *r) {
-      llvm::Value *row = b_.CreateAdd(at.row0, r, "row", true, true);
-      llvm::Value *rowBase = b_.CreateMul(b_.CreateAdd(b_.CreateMul(at.batch, i64(m), "", true, true), row, "", true, true),
-                                          i64(nCols), "", true, true);
-      llvm::Value *src = b_.CreateInBoundsGEP(f32, at.product, b_.CreateMul(r, i64(at.stride), "", true, true));
-      forLoop(i64(0), at.ncols, [&](llvm::Value *j) {
-        llvm::Value *col = b_.CreateAdd(at.col0, j, "col", true, true);
-        memo_[product] = b_.CreateLoad(f32, b_.CreateInBoundsGEP(f32, src, j), "c");
-        IrIndex idx{shape, {}, b_.CreateAdd(rowBase, col, "", true, true)};
-        if (rank == 2) idx.dims = {row, col};
-        std::vector<llvm::Value *> vals;
-        for (const Value *out : outs) vals.push_back(generate(out, idx));
-        for (size_t i = 0; i < outs.size(); ++i) b_.CreateStore(vals[i], elementPtr(outs[i], idx));
-        memo_.erase(product);
-      }, /*vectorize=*/true, "epi");
-    }, false, "epi.row");
-  };
-  emitGemm(*this, ops, begin, end, target_, GemmEpilogue{});
+  forLoop(i64(0), rows, [&](llvm::Value *r) {
+    llvm::Value *row = b_.CreateAdd(row0, r, "row", true, true);
+    llvm::Value *rowBase = b_.CreateMul(b_.CreateAdd(b_.CreateMul(batch, i64(m), "", true, true), row, "", true, true),
+                                        i64(nCols), "", true, true);
+    llvm::Value *src = b_.CreateInBoundsGEP(f32, block, b_.CreateMul(r, i64(stride), "", true, true));
+    forLoop(i64(0), ncols, [&](llvm::Value *j) {
+      llvm::Value *col = b_.CreateAdd(col0, j, "col", true, true);
+      memo_[product] = b_.CreateLoad(f32, b_.CreateInBoundsGEP(f32, src, j), "c");
+      IrIndex idx{shape, {}, b_.CreateAdd(rowBase, col, "", true, true)};
+      if (rank == 2) idx.dims = {row, col};
+      std::vector<llvm::Value *> vals;
+      for (const Value *out : outs) vals.push_back(generate(out, idx));
+      for (size_t i = 0; i < outs.size(); ++i) b_.CreateStore(vals[i], elementPtr(outs[i], idx));
+      memo_.erase(product);
+    }, /*vectorize=*/true, "epi");
+  }, false, "epi.row");
+  b_.CreateRetVoid();
+
+  fn_ = savedFn;
+  buffers_ = std::move(savedBuffers);
+  memo_ = std::move(savedMemo);
+  b_.restoreIP(savedIp);
+  return f;
 }
 
 void KernelEmitter::emitMatMulBody(llvm::Value *begin, llvm::Value *end) {
