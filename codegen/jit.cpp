@@ -4,8 +4,8 @@
 // structure of the group; the JIT fixes the target and numerics), so a hit in the
 // in-memory cache costs neither emitting nor printing LLVM IR. The misses are compiled
 // by the JIT's own workers, the calling thread and compileThreads - 1 others: each takes
-// the next kernel (the costliest first: GEMMs, convolutions, then by group size, so that
-// no big kernel starts last), emits it into its own module and context under a unique,
+// the next kernel (the costliest first, by compileCost's estimate, so that no big kernel
+// starts last), emits it into its own module and context under a unique,
 // readable symbol (`add_3.1f2e...`: the name, the key's xxHash64 and a serial), runs
 // the optimization pipeline and the code generator with a TargetMachine of its own
 // (one per worker, reused for every kernel it takes) and keeps the object file. The
@@ -187,13 +187,18 @@ Expected<std::shared_ptr<Jit>> Jit::shared(const CodegenOptions &opts) {
 
 namespace {
 
-/// A guess at a kernel's compile time, to start the costliest first.
+/// A guess at a kernel's compile time in units of ~0.1 ms (x86-64, AVX-512), to start
+/// the costliest first. Calibrated on W1's step (DLC_JIT_TIMES=1): a generated GEMM is
+/// ~30 ms plus ~1 ms per node of its epilogue; a loop kernel ~2 ms per node (its
+/// vectorized loops are compiled three times over: vector body, vector epilogue and
+/// scalar remainder), so the 67-node horizontal kernel of parameter updates, ~130 ms,
+/// is the costliest and starts first.
 int64_t compileCost(const KernelSpec &k) {
   const int64_t nodes = static_cast<int64_t>(k.nodes.size());
   switch (k.kind) {
-  case KernelKind::MatMul: return (isGemmKernel(k) ? 1000 : 100) + nodes;
-  case KernelKind::Conv: return 500 + nodes;
-  case KernelKind::Loop: break;
+  case KernelKind::MatMul: return isGemmKernel(k) ? 300 + 10 * nodes : 50 + 10 * nodes;
+  case KernelKind::Conv: return 500 + 10 * nodes;
+  case KernelKind::Loop: return 20 * nodes;
   case KernelKind::Horizontal: {
     int64_t sum = 0;
     for (const KernelSpec &p : k.parts) sum += compileCost(p);
