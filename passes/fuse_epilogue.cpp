@@ -121,14 +121,20 @@ std::optional<int> Planner::loopEpilogueGroup(const Node *mm, std::string &why) 
     why = "no loop kernel reads the product";
     return std::nullopt;
   }
+  // Each rejected reader's reason, named by the group's root when there are several.
+  std::vector<std::string> rejected;
+  auto reject = [&](const Group &g, std::string reason) {
+    rejected.push_back(cands.size() > 1 ? fmt::format("the group of {}: {}", valueLabel(f_, g.root->result()), reason)
+                                        : std::move(reason));
+  };
   for (int gi : cands) {
     const Group &g = group(gi);
     if (g.gemm || !g.accepts) {
-      why = "the product's reader is a kernel of its own";
+      reject(g, "the product's reader is a kernel of its own");
       continue;
     }
     if (g.shape != out) {
-      why = fmt::format("the reading group runs over [{}], not over the product's shape", fmt::join(g.shape, ","));
+      reject(g, fmt::format("the reading group runs over [{}], not over the product's shape", fmt::join(g.shape, ",")));
       continue;
     }
     bool ok = true;
@@ -147,14 +153,15 @@ std::optional<int> Planner::loopEpilogueGroup(const Node *mm, std::string &why) 
       if (fits && m->type().shape != out && h != home_.end() && h->second == gi && (m == g.root || usedOutside(m, gi)))
         fits = false;
       if (!fits) {
-        why = fmt::format("the reading group also computes {} ({}): not elementwise over the product's elements",
-                          valueLabel(f_, m->result()), m->mnemonic());
+        reject(g, fmt::format("the reading group also computes {} ({}): not elementwise over the product's elements",
+                              valueLabel(f_, m->result()), m->mnemonic()));
         ok = false;
         break;
       }
     }
     if (ok) return gi;
   }
+  why = fmt::format("{}", fmt::join(rejected, "; "));
   return std::nullopt;
 }
 

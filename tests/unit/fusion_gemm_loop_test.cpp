@@ -194,5 +194,33 @@ func @rows(%x: f32[37,45], %w: f32[45,45]) -> f32[37] {
   }
 }
 
+TEST(FusionGemmLoop, EveryRejectedReaderGivesItsReason) {
+  // Two groups read the product and neither is elementwise over it: the decision names
+  // each group with its own reason (it used to keep only the last one).
+  const char *text = R"(
+func @two(%x: f32[37,45], %w: f32[45,45]) -> (f32[37], f32[45]) {
+  %0 = matmul %x, %w transpose_a=false transpose_b=false : f32[37,45]
+  %1 = exp %0 : f32[37,45]
+  %2 = reduce_sum %1 axes=[1] : f32[37]
+  %3 = mul %0, %0 : f32[37,45]
+  %4 = reduce_max %3 axes=[0] : f32[45]
+  return %2, %4
+}
+)";
+  Module m = parseWorkload(text, false);
+  const Function &fn = *m.functions().front();
+  FusionPlan fp = planFusion(fn);
+  bool said = false;
+  for (const FusionDecision &d : fp.decisions)
+    if (d.producer->kind() == OpKind::MatMul && d.reason.starts_with("GEMM")) {
+      said = true;
+      EXPECT_FALSE(d.fused) << d.reason;
+      EXPECT_NE(d.reason.find("the group of %2: the reading group also computes %2 (reduce_sum)"), std::string::npos)
+          << d.reason;
+      EXPECT_NE(d.reason.find("the group of %4: the reading group runs over [45]"), std::string::npos) << d.reason;
+    }
+  EXPECT_TRUE(said);
+}
+
 }  // namespace
 }  // namespace dlc::test
