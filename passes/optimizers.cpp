@@ -1,7 +1,8 @@
 //===- passes/optimizers.cpp - optimizer updates as IR ----------------------===//
 //
 // Each update follows the pseudo-code of the torch.optim documentation, term by term, in
-// the parameter's dtype. Notation: p = theta_{t-1}, g = gradient, lr = gamma, wd =
+// the parameter's dtype -- except Adam's last step, which is arranged as torch.optim.Adam's
+// code arranges it (fewer divisions; adamStep). Notation: p = theta_{t-1}, g = gradient, lr = gamma, wd =
 // lambda. Weight decay of SGD, Momentum, RMSprop and Adam is L2 (added to g); AdamW's is
 // decoupled (p -= lr * wd * p, before the Adam step).
 //
@@ -105,12 +106,18 @@ void adamStep(Builder &b, double beta1, double beta2, double eps, const StepScal
   Value *one = b.scalar(1.0, d);
   Value *bc1 = b.sub(one, b.pow(b.scalar(beta1, d), t));
   Value *bc2 = b.sub(one, b.pow(b.scalar(beta2, d), t));
-  Value *mHat = a.div(m, a.spread(bc1));
-  Value *vHat = a.div(v, a.spread(bc2));
-  // p_t = p - lr mHat / (sqrt(vHat) + eps)
+  // p_t = p - lr mHat / (sqrt(vHat) + eps) with mHat = m / bc1 and vHat = v / bc2, as
+  // torch.optim.Adam computes it: step_size = lr / bc1 and sqrt(bc2) are scalars, and
+  // p_t = p - step_size * (m / (sqrt(v) / sqrt(bc2) + eps)) -- two divisions and one
+  // square root per element instead of the documentation's three divisions, which
+  // bound the fused update (a vector division costs as much as ten multiplies).
+  Value *stepSize = b.div(b.cast(s.lr, d), bc1);
+  Value *bc2Sqrt = b.sqrt(bc2);
+  Value *root = a.div(a.sqrt(v), a.spread(bc2Sqrt));
   Value *epsK = a.k(eps);
-  Value *denom = a.add(a.sqrt(vHat), epsK);
-  Value *upd = a.div(a.mul(a.spread(s.lr), mHat), denom);
+  Value *denom = a.add(root, epsK);
+  Value *ratio = a.div(m, denom);
+  Value *upd = a.mul(a.spread(stepSize), ratio);
   slot.newParam = a.sub(p, upd);
 }
 
