@@ -41,7 +41,8 @@ std::optional<ConstantAttrs> toConstant(const HostTensor &t) {
     if (i > 0 && !sameBits(v, out.values[0])) uniform = false;
     out.values.push_back(v);
   }
-  if (uniform && !out.values.empty()) out.values.resize(1);
+  // erase, not resize(1): GCC 12's -Warray-bounds misreads resize's growth path here.
+  if (uniform && !out.values.empty()) out.values.erase(out.values.begin() + 1, out.values.end());
   return out;
 }
 
