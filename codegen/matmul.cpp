@@ -34,12 +34,14 @@ constexpr int64_t kBlockN = 512;
 // outputs of an element computed before any is stored). The one-element members are
 // computed once, before the tiles.
 //
-// The loop is one function, `<kernel>.epi`, called by every micro-kernel shape (full
-// and remainder rows, full and partial panels): inlined, each of the up to ~8 shapes had
-// its own copy of the loop, which the vectorizer then tripled (vector body, vector
-// epilogue, scalar remainder) -- W1's dW1 + Adam kernel had 36 divisions and took
+// The loop is one function, `<kernel>.body.epi`, called by every micro-kernel shape
+// (full and remainder rows, full and partial panels): inlined, each of the up to ~8
+// shapes had its own copy of the loop, which the vectorizer then tripled (vector body,
+// vector epilogue, scalar remainder) -- W1's dW1 + Adam kernel had 36 divisions and took
 // 110-160 ms to compile, against 30-45 ms for the plain GEMM. A call per block of
-// MR x NR elements costs a few cycles against the block's epilogue work.
+// MR x NR elements (and the block going through the stack rather than registers) costs
+// a few cycles against the block's epilogue work: W1's update GEMMs ran as fast as
+// before (one thread, alternated with the inlined version).
 void KernelEmitter::emitGemmLoopEpilogue(llvm::Value *begin, llvm::Value *end) {
   const Node &n = k_.matmul();
   const MatMulAttrs &mm = n.attrsAs<MatMulAttrs>();

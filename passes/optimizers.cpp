@@ -113,7 +113,8 @@ void adamStep(Builder &b, double beta1, double beta2, double eps, const StepScal
   // bound the fused update (a vector division costs as much as ten multiplies).
   Value *stepSize = b.div(b.cast(s.lr, d), bc1);
   Value *bc2Sqrt = b.sqrt(bc2);
-  Value *root = a.div(a.sqrt(v), a.spread(bc2Sqrt));
+  Value *bc2SqrtSpread = a.spread(bc2Sqrt);
+  Value *root = a.div(a.sqrt(v), bc2SqrtSpread);
   Value *epsK = a.k(eps);
   Value *denom = a.add(root, epsK);
   Value *ratio = a.div(m, denom);

@@ -39,6 +39,10 @@ cl::opt<int64_t> streamFrom("stream-stores-from",
                             cl::desc("Flat kernels whose outputs all have at least this many MiB write them with "
                                      "streaming (non-temporal) stores (default 0: never)"),
                             cl::value_desc("MiB"), cl::init(0), cl::sub(emitCommand), cl::cat(dlcCategory()));
+cl::opt<bool> noGemmLoopEpilogue("no-gemm-loop-epilogue",
+                                 cl::desc("Keep the loop kernels that read a GEMM's product (optimizer updates, "
+                                          "ReLU masks) out of its epilogue, as `dlc bench` does"),
+                                 cl::sub(emitCommand), cl::cat(dlcCategory()));
 CodegenFlags codegenFlags(emitCommand);
 GpuFlags gpuFlags(emitCommand);
 }  // namespace
@@ -63,7 +67,8 @@ int runEmit() {
   const bool gpu = gpuFlags.cuda() || emitKind == EmitKind::Ptx;
   for (const auto &f : m->functions()) {
     if (!functionName.empty() && f->name() != functionName) continue;
-    const KernelPlanOptions plan{.fuse = !unfused, .streamStoreBytes = streamFrom << 20};
+    KernelPlanOptions plan{.fuse = !unfused, .streamStoreBytes = streamFrom << 20};
+    plan.gemmLoopEpilogue = !noGemmLoopEpilogue;
     Expected<std::string> text = gpu ? emitGpuKernels(*f, emitKind, codegenFlags.toOptions(), gpuFlags.toOptions(), plan)
                                      : emitKernels(*f, emitKind, codegenFlags.toOptions(), plan);
     if (!text) {
