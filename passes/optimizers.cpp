@@ -2,9 +2,9 @@
 //
 // Each update follows the pseudo-code of the torch.optim documentation, term by term, in
 // the parameter's dtype -- except Adam's last step, which is arranged as torch.optim.Adam's
-// code arranges it (fewer divisions; adamStep). Notation: p = theta_{t-1}, g = gradient, lr = gamma, wd =
-// lambda. Weight decay of SGD, Momentum, RMSprop and Adam is L2 (added to g); AdamW's is
-// decoupled (p -= lr * wd * p, before the Adam step).
+// code arranges it (fewer divisions; adamStep). Notation: p = theta_{t-1}, g = gradient,
+// lr = gamma, wd = lambda. Weight decay of SGD, Momentum, RMSprop and Adam is L2 (added
+// to g); AdamW's is decoupled (p -= lr * wd * p, before the Adam step).
 //
 //===----------------------------------------------------------------------===//
 #include "passes/optimizers.h"
@@ -110,7 +110,8 @@ void adamStep(Builder &b, double beta1, double beta2, double eps, const StepScal
   // torch.optim.Adam computes it: step_size = lr / bc1 and sqrt(bc2) are scalars, and
   // p_t = p - step_size * (m / (sqrt(v) / sqrt(bc2) + eps)) -- two divisions and one
   // square root per element instead of the documentation's three divisions, which
-  // bound the fused update (a vector division costs as much as ten multiplies).
+  // bound the fused update (on AVX-512 a vdivps holds the divider ~10 cycles, while two
+  // multiplies issue every cycle).
   Value *stepSize = b.div(b.cast(s.lr, d), bc1);
   Value *bc2Sqrt = b.sqrt(bc2);
   Value *bc2SqrtSpread = a.spread(bc2Sqrt);
