@@ -26,7 +26,13 @@ llvm::Function *emitHorizontalKernel(llvm::Module &m, const KernelSpec &k, const
   std::vector<llvm::Function *> bodies;
   for (size_t j = 0; j < k.parts.size(); ++j) {
     const std::string name = fmt::format("{}.part{}", entryName, j);
-    emitKernel(m, k.parts[j], name, t, o)->eraseFromParent();
+    DL_ASSERT(k.parts[j].kind == KernelKind::Loop, "a horizontal kernel's parts are loop kernels");
+    // The parts are small loops (a parameter's update, a loss sum): on AVX-512 their tails
+    // run as masked vector iterations, which compiles a third of the code (W1's kernel of
+    // bias updates and loss: 1035 -> 608 instructions, 109 -> 69 ms of compile CPU).
+    KernelEmitter e(m, k.parts[j], t, o);
+    e.setFoldTails(t.vectorBits >= 512);
+    e.emit(name)->eraseFromParent();
     llvm::Function *body = m.getFunction(name + ".body");
     DL_ASSERT(body != nullptr, "the kernel emitter wrote no body");
     bodies.push_back(body);

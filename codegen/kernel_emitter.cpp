@@ -198,6 +198,9 @@ void KernelEmitter::forLoop(llvm::Value *lo, llvm::Value *hi, const std::functio
                                 llvm::ConstantAsMetadata::get(b_.getTrue())};
     std::vector<llvm::Metadata *> ops = {nullptr, llvm::MDNode::get(c, enable)};
     if (!unroll) ops.push_back(llvm::MDNode::get(c, {llvm::MDString::get(c, "llvm.loop.unroll.disable")}));
+    if (foldTails_)  // one masked vector loop: no vector epilogue, no scalar remainder
+      ops.push_back(llvm::MDNode::get(c, {llvm::MDString::get(c, "llvm.loop.vectorize.predicate.enable"),
+                                          llvm::ConstantAsMetadata::get(b_.getTrue())}));
     llvm::MDNode *loopId = llvm::MDNode::getDistinct(c, ops);
     loopId->replaceOperandWith(0, loopId);
     br->setMetadata(llvm::LLVMContext::MD_loop, loopId);

@@ -178,6 +178,12 @@ class KernelEmitter {
   /// A stack slot in the entry block (promoted to SSA registers by mem2reg/SROA).
   llvm::AllocaInst *entryAlloca(llvm::Type *t, const llvm::Twine &name);
 
+  /// Vectorized loops fold their tail into masked vector iterations
+  /// (llvm.loop.vectorize.predicate.enable) instead of a vector epilogue and a scalar
+  /// remainder: a third of the code to compile. For the small loops of horizontal
+  /// kernels on AVX-512, where masking is free (codegen/horizontal.cpp).
+  void setFoldTails(bool on) { foldTails_ = on; }
+
   /// The epilogue of a MatMul kernel's GEMM (gemm.h), built by \p f when the body is
   /// emitted (so that it can use the body's buffers). Fusion sets it for bias + ReLU.
   void setGemmEpilogue(std::function<GemmEpilogue(KernelEmitter &)> f) { gemmEpilogue_ = std::move(f); }
@@ -214,6 +220,7 @@ class KernelEmitter {
   llvm::Function *fn_ = nullptr;                              ///< the body being emitted
   std::string entryName_;
   int loopCount_ = 0;  ///< loops emitted so far (a loop with none inside is innermost)
+  bool foldTails_ = false;  ///< setFoldTails
   std::unordered_map<const Value *, llvm::Value *> buffers_;  ///< body argument per buffer
   std::unordered_map<const Value *, const Node *> inGroup_;   ///< value -> its group node
   std::function<GemmEpilogue(KernelEmitter &)> gemmEpilogue_;
