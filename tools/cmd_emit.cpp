@@ -41,7 +41,7 @@ cl::opt<int64_t> streamFrom("stream-stores-from",
                             cl::value_desc("MiB"), cl::init(0), cl::sub(emitCommand), cl::cat(dlcCategory()));
 cl::opt<bool> noGemmLoopEpilogue("no-gemm-loop-epilogue",
                                  cl::desc("Keep the loop kernels that read a GEMM's product (optimizer updates, "
-                                          "ReLU masks) out of its epilogue, as `dlc bench` does"),
+                                          "ReLU masks) out of its epilogue (the same flag as dlc bench's)"),
                                  cl::sub(emitCommand), cl::cat(dlcCategory()));
 CodegenFlags codegenFlags(emitCommand);
 GpuFlags gpuFlags(emitCommand);
