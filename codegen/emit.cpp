@@ -24,8 +24,7 @@ Expected<std::string> emitKernels(const Function &f, EmitKind kind, const Codege
     out += fmt::format("\n; kernel {}: {} -> {}, parallel extent {} in chunks of {}{}\n", k.name,
                        k.root().mnemonic(), typeString(k.root().type()), k.domain.parallelExtent(), k.chunk,
                        k.streamStores ? ", streaming stores" : "");
-    if (kind != EmitKind::LlvmIR) cg::optimizeModule(*mod, *tm, opts.optLevel, /*inlineFirst=*/true,
-                      !isGemmKernel(k) ? cg::Pipeline::Default : k.gemmLoop ? cg::Pipeline::GemmLoop : cg::Pipeline::Gemm);
+    if (kind != EmitKind::LlvmIR) cg::optimizeModule(*mod, *tm, opts.optLevel, /*inlineFirst=*/true, cg::pipelineOf(k));
     if (kind == EmitKind::Assembly) {
       DL_TRY(std::string text, cg::emitAssembly(*mod, *tm));
       out += text;

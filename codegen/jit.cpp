@@ -246,8 +246,7 @@ Expected<std::unique_ptr<llvm::MemoryBuffer>> compileKernel(const KernelSpec &k,
   cg::emitKernel(*mod, k, symbol, target, opts);
   const double t1 = report ? threadCpuMs() : 0;
   const size_t emitted = report ? instructionCount(*mod) : 0;
-  cg::optimizeModule(*mod, tm, opts.optLevel, /*inlineFirst=*/true,
-                      !isGemmKernel(k) ? cg::Pipeline::Default : k.gemmLoop ? cg::Pipeline::GemmLoop : cg::Pipeline::Gemm);
+  cg::optimizeModule(*mod, tm, opts.optLevel, /*inlineFirst=*/true, cg::pipelineOf(k));
   const double t2 = report ? threadCpuMs() : 0;
   const size_t optimized = report ? instructionCount(*mod) : 0;
   llvm::SmallVector<char, 0> object;

@@ -162,8 +162,8 @@ struct KernelPlanOptions {
   /// 2^23 floats and more gains ~1.5x from them, but W3's fused GELU (compute-heavy
   /// per element) never gained, and W4's Adam update and W3's unfused kernels gained
   /// or lost with the machine's load (docs/codegen.md, "Streaming stores"). 32 MiB is
-  /// the size from which the copy gains. Tests lower it to reach the path at small sizes; the GPU lowering turns it
-  /// off.
+  /// the size from which the copy gains. Tests lower it to reach the path at small
+  /// sizes; the GPU lowering turns it off.
   int64_t streamStoreBytes = 0;
 };
 

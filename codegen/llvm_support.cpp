@@ -17,8 +17,8 @@
 #include <llvm/Analysis/LoopAnalysisManager.h>
 #include <llvm/Analysis/LoopInfo.h>
 #include <llvm/IR/DiagnosticInfo.h>
-#include <llvm/IR/Dominators.h>
 #include <llvm/IR/DiagnosticPrinter.h>
+#include <llvm/IR/Dominators.h>
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Instructions.h>
 #include <llvm/IR/PassManager.h>
@@ -37,9 +37,9 @@
 #include <llvm/Transforms/Scalar/SROA.h>
 #include <llvm/Transforms/Scalar/SimplifyCFG.h>
 #include <llvm/Transforms/Utils/LCSSA.h>
+#include <llvm/Transforms/Utils/Local.h>
 #include <llvm/Transforms/Utils/LoopSimplify.h>
 #include <llvm/Transforms/Vectorize/LoopVectorize.h>
-#include <llvm/Transforms/Utils/Local.h>
 
 #include <optional>
 
@@ -168,6 +168,11 @@ llvm::ModulePassManager gemmPipeline(bool loopEpilogue) {
 }
 
 }  // namespace
+
+Pipeline pipelineOf(const KernelSpec &k) {
+  if (!isGemmKernel(k)) return Pipeline::Default;
+  return k.gemmLoop ? Pipeline::GemmLoop : Pipeline::Gemm;
+}
 
 void optimizeModule(llvm::Module &m, llvm::TargetMachine &tm, int optLevel, bool inlineFirst, Pipeline pipeline) {
   llvm::LoopAnalysisManager lam;

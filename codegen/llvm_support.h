@@ -21,6 +21,7 @@
 #include <llvm/Target/TargetMachine.h>
 #include <llvm/Target/TargetOptions.h>
 
+#include "codegen/kernel_plan.h"
 #include "codegen/options.h"
 #include "codegen/target.h"
 #include "ir/diagnostic.h"
@@ -66,6 +67,8 @@ enum class Pipeline {
   /// default pipeline took twice W1's compile time for the same kernels.
   GemmLoop,
 };
+/// The pipeline of CPU kernel \p k: Gemm or GemmLoop for the generated GEMM, else Default.
+Pipeline pipelineOf(const KernelSpec &k);
 /// Function attribute of a CPU kernel entry whose aligned vector stores are to stream
 /// (KernelSpec::streamStores; set by the kernel emitter, read by optimizeModule).
 inline constexpr const char *kStreamStoresAttr = "dlc-stream-stores";

@@ -137,7 +137,6 @@ TEST(ContiguousReduce, IndependentRowReductionsShareOneLoop) {
   }
 }
 
-}  // namespace
 // Reductions over the first axis that a fused kernel over [N] reads once per index (a
 // bias gradient in its Adam update) are summed for a chunk of columns at once, rows
 // outer and columns inner (loop_kernel.cpp, preReduceColumns): each column keeps its
@@ -171,4 +170,5 @@ TEST(ColumnReduce, ChunkOfColumnsKeepsEachColumnsChain) {
   }
 }
 
+}  // namespace
 }  // namespace dlc::test
