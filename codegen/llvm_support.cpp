@@ -45,6 +45,8 @@
 
 #include "codegen/llvm_support.h"
 
+#include "codegen/kernel_plan.h"
+
 namespace dlc::cg {
 namespace {
 

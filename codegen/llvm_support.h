@@ -21,10 +21,13 @@
 #include <llvm/Target/TargetMachine.h>
 #include <llvm/Target/TargetOptions.h>
 
-#include "codegen/kernel_plan.h"
 #include "codegen/options.h"
 #include "codegen/target.h"
 #include "ir/diagnostic.h"
+
+namespace dlc {
+struct KernelSpec;  // codegen/kernel_plan.h
+}  // namespace dlc
 
 namespace dlc::cg {
 
