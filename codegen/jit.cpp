@@ -36,9 +36,11 @@
 #include <unordered_map>
 
 #include <llvm/Config/llvm-config.h>
+#include <llvm/ExecutionEngine/JITEventListener.h>
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/ExecutionEngine/Orc/RTDyldObjectLinkingLayer.h>
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/PassTimingInfo.h>
 #include <llvm/Pass.h>
@@ -164,6 +166,15 @@ Expected<std::shared_ptr<Jit>> Jit::create(const CodegenOptions &opts) {
   auto jit = builder.create();
   if (!jit) return cg::toError(jit.takeError(), "cannot create the LLVM JIT");
   impl->jit = std::move(*jit);
+  // DLC_PERF=1: tell Linux perf where every kernel lies (a jitdump file, ~/.debug/jit
+  // and ./jit-<pid>.dump), so that `perf record -k 1` + `perf inject --jit` attribute
+  // samples to kernels and annotate their instructions (docs/codegen.md, "Profiling").
+  if (const char *v = std::getenv("DLC_PERF"); v && std::string_view(v) == "1") {
+    auto *layer = llvm::dyn_cast<llvm::orc::RTDyldObjectLinkingLayer>(&impl->jit->getObjLinkingLayer());
+    llvm::JITEventListener *perf = llvm::JITEventListener::createPerfJITEventListener();
+    if (!layer || !perf) return makeError(Location{}, "DLC_PERF=1: this build of LLVM cannot report JIT code to perf");
+    layer->registerJITEventListener(*perf);
+  }
 
   auto gen = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
       impl->jit->getDataLayout().getGlobalPrefix());
