@@ -24,11 +24,15 @@ using C = ApproxConst;
 
 llvm::Value *fc(llvm::IRBuilder<> &b, double v) { return llvm::ConstantFP::get(b.getFloatTy(), v); }
 llvm::Value *ic(llvm::IRBuilder<> &b, int64_t v) { return b.getInt32(static_cast<uint32_t>(v)); }
+/// x * y + z, rounded once (std::fma in the reference).
+llvm::Value *fma(llvm::IRBuilder<> &b, llvm::Value *x, llvm::Value *y, llvm::Value *z) {
+  return b.CreateIntrinsic(llvm::Intrinsic::fma, {x->getType()}, {x, y, z});
+}
 
-/// Horner evaluation of c[0] x^(n-1) + ... + c[n-1]: p = c0; p = p * x + c_k.
+/// Horner evaluation of c[0] x^(n-1) + ... + c[n-1]: p = c0; p = fma(p, x, c_k).
 template <size_t N> llvm::Value *horner(llvm::IRBuilder<> &b, llvm::Value *x, const double (&c)[N]) {
   llvm::Value *p = fc(b, c[0]);
-  for (size_t k = 1; k < N; ++k) p = b.CreateFAdd(b.CreateFMul(p, x), fc(b, c[k]));
+  for (size_t k = 1; k < N; ++k) p = fma(b, p, x, fc(b, c[k]));
   return p;
 }
 
@@ -54,10 +58,10 @@ llvm::Value *emitExpF32(llvm::IRBuilder<> &b, llvm::Value *x) {
   llvm::Value *ni = b.CreateFPToSI(b.CreateFAdd(t, half), b.getInt32Ty());
   llvm::Value *n = b.CreateSIToFP(ni, b.getFloatTy());
   // r = x - n ln2, with ln 2 split so that n * kLn2Hi is exact.
-  llvm::Value *r = b.CreateFSub(xc, b.CreateFMul(n, fc(b, C::kLn2Hi)));
-  r = b.CreateFSub(r, b.CreateFMul(n, fc(b, C::kLn2Lo)));
+  llvm::Value *r = fma(b, n, fc(b, -C::kLn2Hi), xc);
+  r = fma(b, n, fc(b, -C::kLn2Lo), r);
   llvm::Value *p = horner(b, r, C::kExpPoly);
-  llvm::Value *er = b.CreateFAdd(b.CreateFAdd(b.CreateFMul(b.CreateFMul(p, r), r), r), fc(b, 1.0));
+  llvm::Value *er = b.CreateFAdd(fma(b, b.CreateFMul(p, r), r, r), fc(b, 1.0));
   // 2^n = 2^(n>>1) * 2^(n - n>>1): both factors are normal for n in [-150, 128].
   llvm::Value *n1 = b.CreateAShr(ni, 1);
   llvm::Value *y = b.CreateFMul(b.CreateFMul(er, pow2(b, n1)), pow2(b, b.CreateSub(ni, n1)));
@@ -85,10 +89,10 @@ llvm::Value *emitLogF32(llvm::IRBuilder<> &b, llvm::Value *x) {
   llvm::Value *z = b.CreateFMul(f, f);
   llvm::Value *p = horner(b, f, C::kLogPoly);
   llvm::Value *y = b.CreateFMul(b.CreateFMul(p, f), z);
-  y = b.CreateFAdd(y, b.CreateFMul(ef, fc(b, C::kLn2Lo)));
-  y = b.CreateFAdd(y, b.CreateFMul(z, fc(b, -0.5)));
+  y = fma(b, ef, fc(b, C::kLn2Lo), y);
+  y = fma(b, z, fc(b, -0.5), y);
   llvm::Value *r = b.CreateFAdd(f, y);
-  r = b.CreateFAdd(r, b.CreateFMul(ef, fc(b, C::kLn2Hi)));
+  r = fma(b, ef, fc(b, C::kLn2Hi), r);
   // Special values: inf -> inf, 0 -> -inf, negative -> NaN, NaN -> NaN.
   llvm::Type *ft = b.getFloatTy();
   r = b.CreateSelect(b.CreateFCmpOEQ(x, llvm::ConstantFP::getInfinity(ft)), x, r);
@@ -107,12 +111,14 @@ llvm::Value *emitTanhF32(llvm::IRBuilder<> &b, llvm::Value *x) {
   llvm::Value *y = b.CreateFAdd(a, a);
   llvm::Value *ni = b.CreateFPToSI(b.CreateFMul(y, fc(b, C::kLog2e)), b.getInt32Ty());  // floor: y >= 0
   llvm::Value *n = b.CreateSIToFP(ni, b.getFloatTy());
+  // n * kLn2Hi is exact, so the first step rounds once as a multiply and subtract too
+  // (the reference's comment says why it is not an FMA here).
   llvm::Value *r = b.CreateFSub(y, b.CreateFMul(n, fc(b, C::kLn2Hi)));
-  r = b.CreateFSub(r, b.CreateFMul(n, fc(b, C::kLn2Lo)));
+  r = fma(b, n, fc(b, -C::kLn2Lo), r);
   llvm::Value *p = horner(b, r, C::kTanhPoly);
-  llvm::Value *em1 = b.CreateFAdd(b.CreateFMul(b.CreateFMul(p, r), r), r);
+  llvm::Value *em1 = fma(b, b.CreateFMul(p, r), r, r);
   llvm::Value *s = pow2(b, ni);
-  llvm::Value *e = b.CreateFAdd(b.CreateFMul(s, em1), b.CreateFSub(s, fc(b, 1.0)));
+  llvm::Value *e = fma(b, s, em1, b.CreateFSub(s, fc(b, 1.0)));
   llvm::Value *t = b.CreateFDiv(e, b.CreateFAdd(e, fc(b, 2.0)));
   t = b.CreateBinaryIntrinsic(llvm::Intrinsic::copysign, t, x);  // tanh(-0) = -0
   return b.CreateSelect(isNan(b, x), x, t);

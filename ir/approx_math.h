@@ -9,7 +9,9 @@
 // rounds `ConstantFP::get(float, double)` (to nearest), so the two agree on every bit.
 //
 // The algorithms are the classic Cephes ones (Cody-Waite range reduction plus a minimax
-// polynomial), without FMA so they round the same way on every target:
+// polynomial). The Horner steps, the reductions' low-part steps and the reconstructions
+// are explicit fused multiply-adds (std::fma here, llvm.fma in the IR: one rounding, so
+// the same bits on every target; one without FMA instructions calls fmaf):
 //
 //   exp(x)  = 2^n * e^r,  n = round(x / ln 2), r = x - n ln2 (two-part ln 2),
 //             e^r = 1 + r + r^2 P(r) (degree 5), 2^n applied in two halves so that
@@ -28,7 +30,8 @@
 // sigmoid 4 ULP (the kVector*Ulp bounds below; tests/unit/approx_math_test.cpp checks
 // them over a whole-range sweep). f64 and pow always use the C library.
 //
-// approx_math.cpp is compiled with -ffp-contract=off: no a*b+c here may become an FMA.
+// approx_math.cpp is compiled with -ffp-contract=off: only the explicit std::fma calls
+// are fused; no other a*b+c here may become an FMA.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
