@@ -1,6 +1,7 @@
 //===- bench/probe.h - the machine's limits, measured in the same run -------===//
 //
-// A small STREAM-like bandwidth probe (copy and triad over 2^25 floats per array) and
+// A small STREAM-like bandwidth probe (copy -- the best of a plain loop, memcpy and a
+// loop prefetching 2 KiB ahead -- and triad, over 2^25 floats per array) and
 // a peak-FMA probe (independent vector FMA chains, AVX-512 when the CPU has it, else
 // AVX2+FMA, else scalar), each on N threads, best of a few trials. `dlc bench` derives
 // every workload's floor from these figures: bytes / copy bandwidth for memory-bound
@@ -16,7 +17,8 @@ namespace dlc::bench {
 
 struct MachineLimits {
   int threads = 0;
-  double copyGBps = 0;   ///< (read + write bytes) / s, plain stores
+  double copyGBps = 0;   ///< (read + write bytes) / s: the best of a plain, a memcpy and a
+                         ///< prefetching copy loop, all with ordinary stores
   double triadGBps = 0;  ///< a = b + s*c: 12 bytes per element / s
   double peakGflops = 0; ///< f32 FMA, 2 FLOPs per lane
   std::string isa;       ///< "avx512", "avx2", "scalar"
