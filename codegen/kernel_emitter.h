@@ -195,6 +195,10 @@ class KernelEmitter {
   void emitFlatBlock(llvm::Value *begin);
   /// The kernel streams its stores (KernelSpec::streamStores) here: a CPU body on x86.
   bool streams() const;
+  /// A flat CPU loop over [begin, end) that prefetches its full-size streams ahead
+  /// (KernelSpec::prefetch; loop_kernel.cpp); false (nothing emitted) when the kernel
+  /// does not prefetch.
+  bool emitPrefetchedFlatLoop(llvm::Value *begin, llvm::Value *end, const std::function<void(llvm::Value *)> &body);
   /// The hoisted and buffered members of a row in the order they are computed: one step
   /// per member, or several contiguous row reductions run in one loop (CPU).
   std::vector<std::vector<const Node *>> rowSteps(const std::unordered_set<const Node *> &hoisted,

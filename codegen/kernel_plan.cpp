@@ -406,6 +406,7 @@ KernelPlanOptions gpuPlanOptions(KernelPlanOptions o) {
   o.horizontal = false;
   o.gemmLoopEpilogue = false;
   o.streamStoreBytes = 0;
+  o.prefetchBytes = 0;
   return o;
 }
 
@@ -423,6 +424,18 @@ void decideStreaming(KernelSpec &k, const KernelPlanOptions &opts) {
   k.streamStores = true;
   if (opts.forceChunk <= 0)
     k.chunk = std::max(kStreamMinChunk, (k.chunk + kStreamChunkAlign - 1) / kStreamChunkAlign * kStreamChunkAlign);
+}
+
+/// Decides KernelSpec::prefetch for a top-level flat Loop kernel that does not stream:
+/// its full-size operands and results (broadcast operands excluded) are large.
+void decidePrefetch(KernelSpec &k, const KernelPlanOptions &opts) {
+  if (opts.prefetchBytes <= 0 || k.kind != KernelKind::Loop || !k.domain.flat || k.streamStores) return;
+  const int64_t total = k.root().type().numElements();
+  int64_t bytes = 0;
+  for (const std::vector<const Value *> *vs : {&k.inputs, &k.outputs})
+    for (const Value *v : *vs)
+      if (v->type().numElements() == total) bytes += v->type().numBytes();
+  k.prefetch = bytes >= opts.prefetchBytes;
 }
 
 }  // namespace
@@ -444,6 +457,7 @@ KernelPlan planKernels(const Function &f, const KernelPlanOptions &opts) {
       if (g.parts.empty()) {
         plan.kernels.push_back(kernelOf(g));
         decideStreaming(plan.kernels.back(), opts);
+        decidePrefetch(plan.kernels.back(), opts);
         continue;
       }
       // The parts keep their chunks (forced ones too); the horizontal kernel runs one
@@ -464,6 +478,7 @@ KernelPlan planKernels(const Function &f, const KernelPlanOptions &opts) {
     plan.kernels.push_back(makeNodeKernel(n, i, opts.directConv));
     if (opts.forceChunk > 0) plan.kernels.back().chunk = opts.forceChunk;
     decideStreaming(plan.kernels.back(), opts);
+    decidePrefetch(plan.kernels.back(), opts);
   }
   return plan;
 }

@@ -122,6 +122,11 @@ struct KernelSpec {
   /// stores"). The chunk is then a multiple of kStreamChunkAlign. Only where the stores
   /// go, never what is stored: results are unchanged.
   bool streamStores = false;
+  /// CPU flat Loop kernels (not streaming) whose full-size inputs and outputs add up to
+  /// at least KernelPlanOptions::prefetchBytes: the loop runs in blocks, each of which
+  /// first prefetches every stream a fixed distance ahead (loop_kernel.cpp,
+  /// docs/codegen.md "Prefetching flat loops"). Results are unchanged.
+  bool prefetch = false;
 
   /// Horizontal kernels: the parts, each a complete Loop kernel. `nodes`, `inputs` and
   /// `outputs` are the union of theirs (a value two parts read is one input); an input is
@@ -165,6 +170,11 @@ struct KernelPlanOptions {
   /// the size from which the copy gains. Tests lower it to reach the path at small
   /// sizes; the GPU lowering turns it off.
   int64_t streamStoreBytes = 0;
+  /// Flat Loop kernels whose full-size inputs and outputs add up to at least this many
+  /// bytes prefetch them ahead (KernelSpec::prefetch); 0: never. The default, 8 MiB, is
+  /// twice the two cores' L2: smaller streams mostly hit the caches, where the
+  /// prefetches would only take load slots. `dlc bench|emit --prefetch-from=MiB`.
+  int64_t prefetchBytes = int64_t{8} << 20;
 };
 
 /// Parallel indices of a streaming kernel's chunk are a multiple of this (16 f32, one

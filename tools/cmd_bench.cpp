@@ -47,6 +47,10 @@ cl::opt<int64_t> streamFrom("stream-stores-from",
                             cl::desc("Flat kernels whose outputs all have at least this many MiB write them with "
                                      "streaming (non-temporal) stores (default 0: never)"),
                             cl::value_desc("MiB"), cl::init(0), cl::sub(benchCommand), cl::cat(dlcCategory()));
+cl::opt<int64_t> prefetchFrom("prefetch-from",
+                              cl::desc("Flat kernels whose full-size inputs and outputs add up to at least this many "
+                                       "MiB prefetch them ahead (default 8; 0: never)"),
+                              cl::value_desc("MiB"), cl::init(8), cl::sub(benchCommand), cl::cat(dlcCategory()));
 cl::opt<std::string> compare("compare", cl::desc("Measure these variants in one run: fused,unfused"),
                              cl::value_desc("variants"), cl::sub(benchCommand), cl::cat(dlcCategory()));
 cl::opt<int> threads("threads", cl::desc("Kernel threads (default: one per hardware thread)"), cl::init(0),
@@ -384,6 +388,9 @@ int runBench() {
   if (streamFrom < 0 || streamFrom > (int64_t{1} << 30))
     return fail("--stream-stores-from must be 0 (never) or a size in MiB up to 2^30");
   exe.plan.streamStoreBytes = static_cast<int64_t>(streamFrom) << 20;
+  if (prefetchFrom < 0 || prefetchFrom > (int64_t{1} << 30))
+    return fail("--prefetch-from must be 0 (never) or a size in MiB up to 2^30");
+  exe.plan.prefetchBytes = static_cast<int64_t>(prefetchFrom) << 20;
   bench::RepeatOptions repeat;
   repeat.reps = reps;
   repeat.warmup = warmup;

@@ -39,6 +39,10 @@ cl::opt<int64_t> streamFrom("stream-stores-from",
                             cl::desc("Flat kernels whose outputs all have at least this many MiB write them with "
                                      "streaming (non-temporal) stores (default 0: never)"),
                             cl::value_desc("MiB"), cl::init(0), cl::sub(emitCommand), cl::cat(dlcCategory()));
+cl::opt<int64_t> prefetchFrom("prefetch-from",
+                              cl::desc("Flat kernels whose full-size inputs and outputs add up to at least this many "
+                                       "MiB prefetch them ahead (default 8; 0: never)"),
+                              cl::value_desc("MiB"), cl::init(8), cl::sub(emitCommand), cl::cat(dlcCategory()));
 cl::opt<bool> noGemmLoopEpilogue("no-gemm-loop-epilogue",
                                  cl::desc("Keep the loop kernels that read a GEMM's product (optimizer updates, "
                                           "ReLU masks) out of its epilogue (the same flag as dlc bench's)"),
@@ -64,10 +68,14 @@ int runEmit() {
     llvm::errs() << "dlc emit: error: --stream-stores-from must be 0 (never) or a size in MiB up to 2^30\n";
     return 1;
   }
+  if (prefetchFrom < 0 || prefetchFrom > (int64_t{1} << 30)) {
+    llvm::errs() << "dlc emit: error: --prefetch-from must be 0 (never) or a size in MiB up to 2^30\n";
+    return 1;
+  }
   const bool gpu = gpuFlags.cuda() || emitKind == EmitKind::Ptx;
   for (const auto &f : m->functions()) {
     if (!functionName.empty() && f->name() != functionName) continue;
-    KernelPlanOptions plan{.fuse = !unfused, .streamStoreBytes = streamFrom << 20};
+    KernelPlanOptions plan{.fuse = !unfused, .streamStoreBytes = streamFrom << 20, .prefetchBytes = prefetchFrom << 20};
     plan.gemmLoopEpilogue = !noGemmLoopEpilogue;
     Expected<std::string> text = gpu ? emitGpuKernels(*f, emitKind, codegenFlags.toOptions(), gpuFlags.toOptions(), plan)
                                      : emitKernels(*f, emitKind, codegenFlags.toOptions(), plan);

@@ -1,14 +1,18 @@
-//===- tests/unit/codegen_stream_test.cpp - streaming stores of large outputs ===//
+//===- tests/unit/codegen_stream_test.cpp - large flat kernels: NT stores, prefetch ===//
 //
 // KernelSpec::streamStores (codegen/kernel_plan.h): flat loop kernels whose outputs are
 // all at least KernelPlanOptions::streamStoreBytes write them with non-temporal vector
 // stores when a chunk starts on a vector boundary, and with ordinary stores otherwise.
-// The tests lower the threshold to a byte so that small functions take the path: the
-// plan's decision, the instructions it produces, and results bitwise equal to the
-// interpreter and to ordinary stores -- at tail sizes, with chunks that start off a
-// vector boundary (the fallback loop), on 1 and 2 threads and every test target.
+// KernelSpec::prefetch: flat loop kernels whose full-size streams add up to
+// KernelPlanOptions::prefetchBytes run in blocks that prefetch every stream ahead.
+// The tests lower the thresholds to a byte so that small functions take the paths: the
+// plan's decisions, the instructions they produce, and results bitwise equal to the
+// interpreter and to the plain loop -- at tail sizes, with chunks that start off a
+// vector boundary or inside a prefetch block, on 1 and 2 threads and every test target.
 //
 //===----------------------------------------------------------------------===//
+#include <tuple>
+
 #include "codegen/emit.h"
 #include "codegen/kernel_plan.h"
 #include "codegen_test_util.h"
@@ -68,18 +72,61 @@ TEST(StreamStores, EmitsNonTemporalStoresAndAFence) {
   EXPECT_EQ(plain->find("sfence"), std::string::npos);
 }
 
-/// Runs \p f on every test target, 1 and 2 threads, default and odd chunks, streaming
-/// and not, fused and unfused: all results equal the interpreter's bit for bit.
+TEST(Prefetch, PlanDecidesByStreamBytes) {
+  // gelu over n floats: one flat kernel reading x and writing y, 8n bytes.
+  Module m = parseWorkload(geluText(4099, false), false);
+  const Function &f = *m.functions().front();
+  auto decided = [&](int64_t bytes, int64_t streamBytes) {
+    KernelPlan plan = planKernels(f, {.streamStoreBytes = streamBytes, .prefetchBytes = bytes});
+    EXPECT_EQ(plan.kernels.size(), 1u);
+    return plan.kernels.front().prefetch;
+  };
+  EXPECT_TRUE(decided(8 * 4099, 0));
+  EXPECT_FALSE(decided(8 * 4099 + 1, 0));
+  EXPECT_FALSE(decided(0, 0));
+  EXPECT_FALSE(decided(1, 1));  // a streaming kernel does not prefetch
+  EXPECT_FALSE(planKernels(f, gpuPlanOptions({.prefetchBytes = 1})).kernels.front().prefetch);
+  // The default threshold leaves small kernels alone.
+  EXPECT_FALSE(planKernels(f, {}).kernels.front().prefetch);
+}
+
+TEST(Prefetch, EmitsPrefetchesAheadOfEveryStream) {
+  Module m = parseWorkload(geluText(4099, false), false);
+  const Function &f = *m.functions().front();
+  Expected<std::string> ir = emitKernels(f, EmitKind::LlvmIR, CodegenOptions{}, {.prefetchBytes = 1});
+  ASSERT_TRUE(ir) << ir.error().str();
+  EXPECT_NE(ir->find(", prefetching"), std::string::npos) << *ir;
+  // Eight lines of x (read: rw 0) and eight of y (write: rw 1) per block of 128 floats.
+  size_t reads = 0, writes = 0;
+  for (size_t at = ir->find("call void @llvm.prefetch"); at != std::string::npos;
+       at = ir->find("call void @llvm.prefetch", at + 1)) {
+    const std::string line = ir->substr(at, ir->find('\n', at) - at);
+    reads += line.find("i32 0, i32 3, i32 1)") != std::string::npos;
+    writes += line.find("i32 1, i32 3, i32 1)") != std::string::npos;
+  }
+  EXPECT_EQ(reads, 8u);
+  EXPECT_EQ(writes, 8u);
+  Expected<std::string> plain = emitKernels(f, EmitKind::LlvmIR, CodegenOptions{}, {.prefetchBytes = 0});
+  ASSERT_TRUE(plain) << plain.error().str();
+  EXPECT_EQ(plain->find("llvm.prefetch"), std::string::npos);
+}
+
+/// Runs \p f on every test target, 1 and 2 threads, default and odd chunks, streaming,
+/// prefetching and neither, fused and unfused: all results equal the interpreter's bit
+/// for bit.
 void expectSameBits(const Function &f, const std::vector<HostTensor> &args) {
   Expected<std::vector<HostTensor>> want = interpret(f, args, InterpreterOptions{});
   ASSERT_TRUE(want) << want.error().str();
   for (const TestTarget &t : testTargets())
     for (bool fuse : {true, false})
       for (int threads : {1, 2})
-        for (int64_t chunk : {int64_t{0}, int64_t{5}})
-          for (int64_t streamBytes : {int64_t{1}, int64_t{0}}) {
-            SCOPED_TRACE(fmt::format("@{}, target {}, {}, {} thread(s), chunk {}, streaming {}", f.name(), t.name,
-                                     fuse ? "fused" : "unfused", threads, chunk, streamBytes > 0));
+        // (chunk, streaming threshold, prefetch threshold): chunks of 5 start off a
+        // vector boundary, chunks of 333 inside a prefetch block.
+        for (auto [chunk, streamBytes, prefetchBytes] :
+             {std::tuple<int64_t, int64_t, int64_t>{0, 1, 0}, {5, 1, 0}, {0, 0, 1}, {333, 0, 1}, {5, 0, 0}}) {
+            SCOPED_TRACE(fmt::format("@{}, target {}, {}, {} thread(s), chunk {}, streaming {}, prefetching {}",
+                                     f.name(), t.name, fuse ? "fused" : "unfused", threads, chunk, streamBytes > 0,
+                                     prefetchBytes > 0));
             ExecutableOptions o;
             o.codegen = t.opts;
             o.codegen.threads = threads;
@@ -87,6 +134,7 @@ void expectSameBits(const Function &f, const std::vector<HostTensor> &args) {
             o.plan.fuse = fuse;
             o.plan.forceChunk = chunk;
             o.plan.streamStoreBytes = streamBytes;
+            o.plan.prefetchBytes = prefetchBytes;
             std::vector<HostTensor> got = compileAndRun(f, args, o);
             ASSERT_EQ(got.size(), want->size());
             for (size_t r = 0; r < got.size(); ++r)
@@ -94,7 +142,7 @@ void expectSameBits(const Function &f, const std::vector<HostTensor> &args) {
           }
 }
 
-TEST(StreamStores, GeluResultsUnchanged) {
+TEST(FlatKernelPaths, GeluResultsUnchanged) {
   // Tail sizes (a scalar remainder after the vector loop) and a multiple of 64.
   for (int64_t n : {int64_t{4099}, int64_t{1024}, int64_t{21}}) {
     Module fwd = parseWorkload(geluText(n, false), false);
@@ -106,7 +154,7 @@ TEST(StreamStores, GeluResultsUnchanged) {
   }
 }
 
-TEST(StreamStores, AdamInPlaceResultsUnchanged) {
+TEST(FlatKernelPaths, AdamInPlaceResultsUnchanged) {
   // Three outputs written over donated arguments (p, m, v) in one streaming kernel.
   Module m = parseWorkload(adamText(4096 + 7), false);
   const Function &f = *m.functions().front();
