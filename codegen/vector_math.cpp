@@ -111,9 +111,7 @@ llvm::Value *emitTanhF32(llvm::IRBuilder<> &b, llvm::Value *x) {
   llvm::Value *y = b.CreateFAdd(a, a);
   llvm::Value *ni = b.CreateFPToSI(b.CreateFMul(y, fc(b, C::kLog2e)), b.getInt32Ty());  // floor: y >= 0
   llvm::Value *n = b.CreateSIToFP(ni, b.getFloatTy());
-  // n * kLn2Hi is exact, so the first step rounds once as a multiply and subtract too
-  // (the reference's comment says why it is not an FMA here).
-  llvm::Value *r = b.CreateFSub(y, b.CreateFMul(n, fc(b, C::kLn2Hi)));
+  llvm::Value *r = fma(b, n, fc(b, -C::kLn2Hi), y);
   r = fma(b, n, fc(b, -C::kLn2Lo), r);
   llvm::Value *p = horner(b, r, C::kTanhPoly);
   llvm::Value *em1 = fma(b, b.CreateFMul(p, r), r, r);

@@ -84,11 +84,7 @@ float approxTanh(float x) {
   const float y = a + a;
   const int32_t ni = static_cast<int32_t>(y * f(C::kLog2e));  // y >= 0: truncation is floor
   const float n = static_cast<float>(ni);
-  // n * kLn2Hi is exact (n <= 27, kLn2Hi has 9 significant bits), so y - n * kLn2Hi
-  // rounds once either way; as a multiply and subtract W3's backward kernel ran 9.5-10.1
-  // ms instead of 10.6-11.4 (2^24 elements, 2 threads, alternated; one thread and
-  // in-cache sizes show no such gap), for no difference in any result.
-  float r = y - n * f(C::kLn2Hi);
+  float r = std::fma(n, f(-C::kLn2Hi), y);
   r = std::fma(n, f(-C::kLn2Lo), r);
   const float p = horner(r, C::kTanhPoly);
   const float em1 = std::fma(p * r, r, r);  // e^r - 1

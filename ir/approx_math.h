@@ -9,8 +9,8 @@
 // rounds `ConstantFP::get(float, double)` (to nearest), so the two agree on every bit.
 //
 // The algorithms are the classic Cephes ones (Cody-Waite range reduction plus a minimax
-// polynomial). The Horner steps, the reductions' low-part steps and the reconstructions
-// are explicit fused multiply-adds (std::fma here, llvm.fma in the IR: one rounding, so
+// polynomial). The Horner steps, the range reductions and the reconstructions are
+// explicit fused multiply-adds (std::fma here, llvm.fma in the IR: one rounding, so
 // the same bits on every target; one without FMA instructions calls fmaf):
 //
 //   exp(x)  = 2^n * e^r,  n = round(x / ln 2), r = x - n ln2 (two-part ln 2),
