@@ -138,11 +138,15 @@ bool KernelEmitter::emitPrefetchedFlatLoop(llvm::Value *begin, llvm::Value *end,
   };
   for (const Value *in : k_.inputs) add(in, false);
   for (const Value *out : k_.outputs) add(out, true);
-  llvm::Value *blocks = b_.CreateUDiv(b_.CreateAdd(b_.CreateSub(end, begin), i64(kPrefetchBlock - 1)),
-                                      i64(kPrefetchBlock), "pf.blocks");
-  forLoop(i64(0), blocks, [&](llvm::Value *blk) {
+  // Whole blocks first, each an inner loop of exactly kPrefetchBlock elements: its trip
+  // count is a constant, so the vectorizer gives it no epilogue or remainder, and only
+  // the full-width vector constants are live across the blocks. (With [lo, min(lo + B,
+  // end)) per block, the epilogue's and remainder's constants were live too, more than
+  // the 32 vector registers: the main loop reloaded every constant from memory each
+  // iteration.) The last partial block runs as the plain loop.
+  llvm::Value *full = b_.CreateUDiv(b_.CreateSub(end, begin), i64(kPrefetchBlock), "pf.blocks");
+  forLoop(i64(0), full, [&](llvm::Value *blk) {
     llvm::Value *lo = b_.CreateAdd(begin, b_.CreateMul(blk, i64(kPrefetchBlock)), "pf.lo");
-    llvm::Value *hi = b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, b_.CreateAdd(lo, i64(kPrefetchBlock)), end);
     for (const Stream &st : streams) {
       llvm::Value *ahead = b_.CreateGEP(b_.getInt8Ty(), st.base,
                                         b_.CreateAdd(b_.CreateMul(lo, i64(st.elemBytes)), i64(kPrefetchAhead)));
@@ -151,8 +155,10 @@ bool KernelEmitter::emitPrefetchedFlatLoop(llvm::Value *begin, llvm::Value *end,
                            {b_.CreateGEP(b_.getInt8Ty(), ahead, i64(off)), b_.getInt32(st.write ? 1 : 0),
                             b_.getInt32(3), b_.getInt32(1)});
     }
-    forLoop(lo, hi, body, /*vectorize=*/true);
+    forLoop(i64(0), i64(kPrefetchBlock), [&](llvm::Value *j) { body(b_.CreateAdd(lo, j, "", true, true)); },
+            /*vectorize=*/true);
   }, false, "pf");
+  forLoop(b_.CreateAdd(begin, b_.CreateMul(full, i64(kPrefetchBlock))), end, body, /*vectorize=*/true);
   return true;
 }
 
