@@ -198,7 +198,9 @@ class KernelEmitter {
   /// A flat CPU loop over [begin, end) that prefetches its full-size streams ahead
   /// (KernelSpec::prefetch; loop_kernel.cpp); false (nothing emitted) when the kernel
   /// does not prefetch.
-  bool emitPrefetchedFlatLoop(llvm::Value *begin, llvm::Value *end, const std::function<void(llvm::Value *)> &body);
+  /// \p outputs: prefetch the outputs too (for writing); a streaming loop does not.
+  bool emitPrefetchedFlatLoop(llvm::Value *begin, llvm::Value *end, const std::function<void(llvm::Value *)> &body,
+                              bool outputs);
   /// The hoisted and buffered members of a row in the order they are computed: one step
   /// per member, or several contiguous row reductions run in one loop (CPU).
   std::vector<std::vector<const Node *>> rowSteps(const std::unordered_set<const Node *> &hoisted,

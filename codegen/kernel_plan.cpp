@@ -426,10 +426,10 @@ void decideStreaming(KernelSpec &k, const KernelPlanOptions &opts) {
     k.chunk = std::max(kStreamMinChunk, (k.chunk + kStreamChunkAlign - 1) / kStreamChunkAlign * kStreamChunkAlign);
 }
 
-/// Decides KernelSpec::prefetch for a top-level flat Loop kernel that does not stream:
-/// its full-size operands and results (broadcast operands excluded) are large.
+/// Decides KernelSpec::prefetch for a top-level flat Loop kernel: its full-size operands
+/// and results (broadcast operands excluded) are large.
 void decidePrefetch(KernelSpec &k, const KernelPlanOptions &opts) {
-  if (opts.prefetchBytes <= 0 || k.kind != KernelKind::Loop || !k.domain.flat || k.streamStores) return;
+  if (opts.prefetchBytes <= 0 || k.kind != KernelKind::Loop || !k.domain.flat) return;
   const int64_t total = k.root().type().numElements();
   int64_t bytes = 0;
   for (const std::vector<const Value *> *vs : {&k.inputs, &k.outputs})

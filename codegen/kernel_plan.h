@@ -122,10 +122,11 @@ struct KernelSpec {
   /// stores"). The chunk is then a multiple of kStreamChunkAlign. Only where the stores
   /// go, never what is stored: results are unchanged.
   bool streamStores = false;
-  /// CPU flat Loop kernels (not streaming) whose full-size inputs and outputs add up to
-  /// at least KernelPlanOptions::prefetchBytes: the loop runs in blocks, each of which
-  /// first prefetches every stream a fixed distance ahead (loop_kernel.cpp,
-  /// docs/codegen.md "Prefetching flat loops"). Results are unchanged.
+  /// CPU flat Loop kernels whose full-size inputs and outputs add up to at least
+  /// KernelPlanOptions::prefetchBytes: the loop runs in blocks, each of which first
+  /// prefetches every stream a fixed distance ahead -- the inputs only where the outputs
+  /// are streamed (loop_kernel.cpp, docs/codegen.md "Prefetching flat loops"). Results
+  /// are unchanged.
   bool prefetch = false;
 
   /// Horizontal kernels: the parts, each a complete Loop kernel. `nodes`, `inputs` and
@@ -162,14 +163,14 @@ struct KernelPlanOptions {
   /// epilogue (KernelSpec::gemmLoop).
   bool gemmLoopEpilogue = true;
   /// Flat Loop kernels whose every output has at least this many bytes use streaming
-  /// stores (KernelSpec::streamStores); 0 (the default): never. Opt-in (`dlc bench|emit
-  /// --stream-stores-from=MiB`): on the 2-core VM of BENCHMARKS.md a plain copy of
-  /// 2^23 floats and more gains ~1.5x from them, but W3's fused GELU (compute-heavy
-  /// per element) never gained, and W4's Adam update and W3's unfused kernels gained
-  /// or lost with the machine's load (docs/codegen.md, "Streaming stores"). 32 MiB is
-  /// the size from which the copy gains. Tests lower it to reach the path at small
-  /// sizes; the GPU lowering turns it off.
-  int64_t streamStoreBytes = 0;
+  /// stores (KernelSpec::streamStores) where no output is written in place over an
+  /// input; 0: never. `dlc bench|emit --stream-stores-from=MiB`. The default, 32 MiB, is
+  /// the size from which a plain copy gained from them on the 2-core VM of
+  /// BENCHMARKS.md. Without prefetching, W3's fused GELU lost from them (the stores held
+  /// the fill buffers its loads' misses waited for); with its input prefetched it gains
+  /// ~30 % (docs/codegen.md, "Streaming stores"). Tests lower it to reach the path at
+  /// small sizes; the GPU lowering turns it off.
+  int64_t streamStoreBytes = int64_t{32} << 20;
   /// Flat Loop kernels whose full-size inputs and outputs add up to at least this many
   /// bytes prefetch them ahead (KernelSpec::prefetch); 0: never. The default, 8 MiB, is
   /// twice the two cores' L2: smaller streams mostly hit the caches, where the

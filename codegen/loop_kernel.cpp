@@ -123,7 +123,7 @@ constexpr int64_t kPrefetchAhead = 2048;
 }  // namespace
 
 bool KernelEmitter::emitPrefetchedFlatLoop(llvm::Value *begin, llvm::Value *end,
-                                           const std::function<void(llvm::Value *)> &body) {
+                                           const std::function<void(llvm::Value *)> &body, bool outputs) {
   if (!k_.prefetch || lanes_ || flatBlock_ > 1) return false;
   const int64_t total = k_.root().type().numElements();
   struct Stream {
@@ -137,7 +137,8 @@ bool KernelEmitter::emitPrefetchedFlatLoop(llvm::Value *begin, llvm::Value *end,
       streams.push_back({buffer(v), dtypeSize(v->type().dtype), write});
   };
   for (const Value *in : k_.inputs) add(in, false);
-  for (const Value *out : k_.outputs) add(out, true);
+  if (outputs)
+    for (const Value *out : k_.outputs) add(out, true);
   // Whole blocks first, each an inner loop of exactly kPrefetchBlock elements: its trip
   // count is a constant, so the vectorizer gives it no epilogue or remainder, and only
   // the full-width vector constants are live across the blocks. (With [lo, min(lo + B,
@@ -197,19 +198,26 @@ void KernelEmitter::emitLoopBody(llvm::Value *begin, llvm::Value *end) {
     };
     auto loop = [&](llvm::Value *from) { forLoop(from, end, element, /*vectorize=*/true); };
     if (!streams()) {
-      if (!emitPrefetchedFlatLoop(begin, end, element)) loop(begin);
+      if (!emitPrefetchedFlatLoop(begin, end, element, /*outputs=*/true)) loop(begin);
       return;
     }
     // Streaming stores (KernelSpec::streamStores): when this chunk starts on a vector
     // boundary of every output (always, unless the caller's tensors are misaligned or
-    // a test forces the chunk), the same loop runs under assumptions that make its
-    // vector stores provably aligned; markStreamingStores (llvm_support.cpp) turns the
-    // aligned vector stores into non-temporal ones after the vectorizer. The sfence
-    // orders them before the chunk's completion is published to other threads.
+    // a test forces the chunk) and no output is written in place over an input, the
+    // same loop runs under assumptions that make its vector stores provably aligned;
+    // markStreamingStores (llvm_support.cpp) turns the aligned vector stores into
+    // non-temporal ones after the vectorizer. The sfence orders them before the chunk's
+    // completion is published to other threads. In place (W4's Adam update writes p, m
+    // and v over themselves) the lines are in cache already, just read: streaming them
+    // out cost W4 10-15 %, so that case runs the ordinary loop. With KernelSpec::prefetch
+    // the streaming loop prefetches its inputs only (the outputs are never read).
     llvm::Value *ok = b_.CreateICmpEQ(b_.CreateAnd(begin, i64(kStreamChunkAlign - 1)), i64(0));
-    for (const Value *out : k_.outputs)
-      ok = b_.CreateAnd(ok, b_.CreateICmpEQ(b_.CreateAnd(b_.CreatePtrToInt(buffer(out), b_.getInt64Ty()),
-                                                         i64(kStreamAlignBytes - 1)), i64(0)));
+    for (const Value *out : k_.outputs) {
+      llvm::Value *o = b_.CreatePtrToInt(buffer(out), b_.getInt64Ty());
+      ok = b_.CreateAnd(ok, b_.CreateICmpEQ(b_.CreateAnd(o, i64(kStreamAlignBytes - 1)), i64(0)));
+      for (const Value *in : k_.inputs)
+        ok = b_.CreateAnd(ok, b_.CreateICmpNE(o, b_.CreatePtrToInt(buffer(in), b_.getInt64Ty())));
+    }
     llvm::BasicBlock *streamBB = llvm::BasicBlock::Create(ctx(), "stream", fn_);
     llvm::BasicBlock *plainBB = llvm::BasicBlock::Create(ctx(), "plain", fn_);
     llvm::BasicBlock *doneBB = llvm::BasicBlock::Create(ctx(), "stored", fn_);
@@ -219,11 +227,12 @@ void KernelEmitter::emitLoopBody(llvm::Value *begin, llvm::Value *end) {
     // through the vectorized induction to the store addresses, with the outputs' own.
     const llvm::DataLayout &dl = m_.getDataLayout();
     for (const Value *out : k_.outputs) b_.CreateAlignmentAssumption(dl, buffer(out), kStreamAlignBytes);
-    loop(b_.CreateAnd(begin, i64(-kStreamChunkAlign), "begin.aligned"));
+    llvm::Value *aligned = b_.CreateAnd(begin, i64(-kStreamChunkAlign), "begin.aligned");
+    if (!emitPrefetchedFlatLoop(aligned, end, element, /*outputs=*/false)) loop(aligned);
     b_.CreateCall(llvm::Intrinsic::getDeclaration(&m_, llvm::Intrinsic::x86_sse_sfence));
     b_.CreateBr(doneBB);
     b_.SetInsertPoint(plainBB);
-    loop(begin);
+    if (!emitPrefetchedFlatLoop(begin, end, element, /*outputs=*/true)) loop(begin);
     b_.CreateBr(doneBB);
     b_.SetInsertPoint(doneBB);
     return;

@@ -45,8 +45,8 @@ cl::opt<int64_t> elements("elements", cl::desc("Elements of gelu and adam (defau
 cl::opt<bool> unfused("unfused", cl::desc("One kernel per IR op"), cl::sub(benchCommand), cl::cat(dlcCategory()));
 cl::opt<int64_t> streamFrom("stream-stores-from",
                             cl::desc("Flat kernels whose outputs all have at least this many MiB write them with "
-                                     "streaming (non-temporal) stores (default 0: never)"),
-                            cl::value_desc("MiB"), cl::init(0), cl::sub(benchCommand), cl::cat(dlcCategory()));
+                                     "streaming (non-temporal) stores unless written in place (default 32; 0: never)"),
+                            cl::value_desc("MiB"), cl::init(32), cl::sub(benchCommand), cl::cat(dlcCategory()));
 cl::opt<int64_t> prefetchFrom("prefetch-from",
                               cl::desc("Flat kernels whose full-size inputs and outputs add up to at least this many "
                                        "MiB prefetch them ahead (default 8; 0: never)"),

@@ -38,11 +38,11 @@ TEST(StreamStores, PlanDecidesByOutputSize) {
   for (const KernelSpec &k : planKernels(f, {.fuse = false, .streamStoreBytes = 1}).kernels)
     EXPECT_EQ(k.streamStores, k.domain.flat) << k.name;
 
-  // From 32 MiB (2^23 floats), with the size the tools' --stream-stores-from=32 gives;
-  // the reduction of the backward (a scalar output) never streams. Off by default.
+  // From 32 MiB (2^23 floats), the default; the reduction of the backward (a scalar
+  // output) never streams.
   Module big = parseWorkload(geluText(int64_t{1} << 23, true), true);
-  EXPECT_FALSE(planKernels(*big.functions().front()).kernels.at(0).streamStores);
-  const KernelPlan plan = planKernels(*big.functions().front(), {.streamStoreBytes = 32 << 20});
+  EXPECT_FALSE(planKernels(*big.functions().front(), {.streamStoreBytes = 0}).kernels.at(0).streamStores);
+  const KernelPlan plan = planKernels(*big.functions().front());
   int streaming = 0;
   for (const KernelSpec &k : plan.kernels) {
     streaming += k.streamStores;
@@ -53,7 +53,7 @@ TEST(StreamStores, PlanDecidesByOutputSize) {
   }
   EXPECT_EQ(streaming, 1);  // the kernel writing d_x (and tanh's result)
   Module below = parseWorkload(geluText(int64_t{1} << 22, false), false);
-  EXPECT_FALSE(planKernels(*below.functions().front(), {.streamStoreBytes = 32 << 20}).kernels.at(0).streamStores);
+  EXPECT_FALSE(planKernels(*below.functions().front()).kernels.at(0).streamStores);
 }
 
 TEST(StreamStores, EmitsNonTemporalStoresAndAFence) {
@@ -84,7 +84,7 @@ TEST(Prefetch, PlanDecidesByStreamBytes) {
   EXPECT_TRUE(decided(8 * 4099, 0));
   EXPECT_FALSE(decided(8 * 4099 + 1, 0));
   EXPECT_FALSE(decided(0, 0));
-  EXPECT_FALSE(decided(1, 1));  // a streaming kernel does not prefetch
+  EXPECT_TRUE(decided(1, 1));  // a streaming kernel prefetches its inputs
   EXPECT_FALSE(planKernels(f, gpuPlanOptions({.prefetchBytes = 1})).kernels.front().prefetch);
   // The default threshold leaves small kernels alone.
   EXPECT_FALSE(planKernels(f, {}).kernels.front().prefetch);
@@ -123,7 +123,8 @@ void expectSameBits(const Function &f, const std::vector<HostTensor> &args) {
         // (chunk, streaming threshold, prefetch threshold): chunks of 5 start off a
         // vector boundary, chunks of 333 inside a prefetch block.
         for (auto [chunk, streamBytes, prefetchBytes] :
-             {std::tuple<int64_t, int64_t, int64_t>{0, 1, 0}, {5, 1, 0}, {0, 0, 1}, {333, 0, 1}, {5, 0, 0}}) {
+             {std::tuple<int64_t, int64_t, int64_t>{0, 1, 0}, {5, 1, 0}, {0, 0, 1}, {333, 0, 1}, {0, 1, 1},
+              {333, 1, 1}, {5, 0, 0}}) {
             SCOPED_TRACE(fmt::format("@{}, target {}, {}, {} thread(s), chunk {}, streaming {}, prefetching {}",
                                      f.name(), t.name, fuse ? "fused" : "unfused", threads, chunk, streamBytes > 0,
                                      prefetchBytes > 0));
