@@ -44,6 +44,7 @@ int64_t nodeFlops(const Node &n) {
   case OpKind::Constant:
   case OpKind::Iota:
   case OpKind::Cast:
+  case OpKind::StopGradient:
   case OpKind::Broadcast:
   case OpKind::Reshape:
   case OpKind::Transpose:

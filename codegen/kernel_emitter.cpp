@@ -294,6 +294,7 @@ llvm::Value *KernelEmitter::generateNode(const Node &n, const IrIndex &idx) {
   case OpKind::Sqrt:
   case OpKind::Rsqrt:
   case OpKind::Cast:
+  case OpKind::StopGradient:
   case OpKind::Add:
   case OpKind::Sub:
   case OpKind::Mul:

@@ -46,6 +46,7 @@ bool isLinearAccess(const Node &n) {
   case OpKind::Sqrt:
   case OpKind::Rsqrt:
   case OpKind::Cast:
+  case OpKind::StopGradient:
   case OpKind::Add:
   case OpKind::Sub:
   case OpKind::Mul:
@@ -130,6 +131,7 @@ int64_t workPerElement(const Node &n) {
   case OpKind::Sqrt:
   case OpKind::Rsqrt:
   case OpKind::Cast:
+  case OpKind::StopGradient:
   case OpKind::Add:
   case OpKind::Sub:
   case OpKind::Mul:

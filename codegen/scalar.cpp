@@ -235,6 +235,7 @@ llvm::Value *emitScalar(llvm::IRBuilder<> &b, const ScalarOp &op, std::span<llvm
     return b.CreateFDiv(floatConst(x[0]->getType(), 1.0),
                         b.CreateUnaryIntrinsic(llvm::Intrinsic::sqrt, x[0]));
   case OpKind::Cast: return emitCast(b, op.operandType, op.resultType, x[0]);
+  case OpKind::StopGradient: return x[0];
   case OpKind::Add: return isFloatType(x[0]) ? b.CreateFAdd(x[0], x[1]) : b.CreateAdd(x[0], x[1]);
   case OpKind::Sub: return isFloatType(x[0]) ? b.CreateFSub(x[0], x[1]) : b.CreateSub(x[0], x[1]);
   case OpKind::Mul: return isFloatType(x[0]) ? b.CreateFMul(x[0], x[1]) : b.CreateMul(x[0], x[1]);

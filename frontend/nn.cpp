@@ -121,8 +121,13 @@ Tensor sigmoid(const Tensor &x, SrcLoc loc) { return dlc::sigmoid(x, loc); }
 Tensor tanh(const Tensor &x, SrcLoc loc) { return dlc::tanh(x, loc); }
 
 /// x - max(x) along \p axis, with the max broadcast back (the stable shift of softmax).
+// x minus its maximum along the axis, which keeps exp from overflowing. The maximum is a
+// constant for autodiff (stopGradient, as frameworks detach it): softmax and logSoftmax
+// do not depend on it, so the gradient through it is zero in exact arithmetic, but
+// strict numerics would compute its rounding noise -- for W5 a whole pass over every
+// row (the ties of the max counted and a sum of the gradient spread over them).
 static Tensor shiftByMax(const Tensor &x, int64_t axis, SrcLoc loc) {
-  Tensor m = max(x, axis, /*keepDims=*/false, loc);
+  Tensor m = stopGradient(max(x, axis, /*keepDims=*/false, loc), loc);
   return sub(x, broadcastInDim(m, x.shape(), allDimsBut(x.rank(), axis), loc), loc);
 }
 

@@ -125,6 +125,7 @@ Tensor operator-(TensorAt x) { return neg(x.tensor, x.loc); }
 Tensor neg(const Tensor &x, SrcLoc loc) { return unary(OpKind::Neg, x, loc); }
 Tensor abs(const Tensor &x, SrcLoc loc) { return unary(OpKind::Abs, x, loc); }
 Tensor sign(const Tensor &x, SrcLoc loc) { return unary(OpKind::Sign, x, loc); }
+Tensor stopGradient(const Tensor &x, SrcLoc loc) { return unary(OpKind::StopGradient, x, loc); }
 Tensor exp(const Tensor &x, SrcLoc loc) { return unary(OpKind::Exp, x, loc); }
 Tensor log(const Tensor &x, SrcLoc loc) { return unary(OpKind::Log, x, loc); }
 Tensor tanh(const Tensor &x, SrcLoc loc) { return unary(OpKind::Tanh, x, loc); }

@@ -127,6 +127,9 @@ Tensor pow(const Tensor &a, double b, SrcLoc loc = SrcLoc::current());
 Tensor neg(const Tensor &x, SrcLoc loc = SrcLoc::current());
 Tensor abs(const Tensor &x, SrcLoc loc = SrcLoc::current());
 Tensor sign(const Tensor &x, SrcLoc loc = SrcLoc::current());
+/// x itself, through which no gradient flows: autodiff treats it as a constant (JAX's
+/// `stop_gradient`, PyTorch's `detach`).
+Tensor stopGradient(const Tensor &x, SrcLoc loc = SrcLoc::current());
 Tensor exp(const Tensor &x, SrcLoc loc = SrcLoc::current());
 Tensor log(const Tensor &x, SrcLoc loc = SrcLoc::current());
 Tensor tanh(const Tensor &x, SrcLoc loc = SrcLoc::current());

@@ -163,6 +163,7 @@ class Generator {
         return;
       }
       case OpKind::Neg:
+      case OpKind::StopGradient:
       case OpKind::Abs:
       case OpKind::Sign:
       case OpKind::Exp:

@@ -43,6 +43,8 @@ class Builder {
 
   // Elementwise.
   Value *neg(Value *x) { return create(OpKind::Neg, {x}); }
+  /// x, through which no gradient flows (autodiff treats it as a constant).
+  Value *stopGradient(Value *x) { return create(OpKind::StopGradient, {x}); }
   Value *abs(Value *x) { return create(OpKind::Abs, {x}); }
   Value *sign(Value *x) { return create(OpKind::Sign, {x}); }
   Value *exp(Value *x) { return create(OpKind::Exp, {x}); }

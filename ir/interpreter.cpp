@@ -179,6 +179,7 @@ Expected<HostTensor> evaluateOp(OpKind k, const Attrs &attrs, const TensorType &
   case OpKind::Rsqrt:  // 1 / sqrt(x)
     return mapUnary<Domain::Float>(c, []<class T>(T x) { return T(1) / std::sqrt(x); });
   case OpKind::Cast: return evalCast(c);
+  case OpKind::StopGradient: return mapUnary<Domain::Numeric>(c, [](auto x) { return x; });
   case OpKind::Add: return mapBinary<Domain::Numeric>(c, [](auto a, auto b) { return arithAdd(a, b); });
   case OpKind::Sub: return mapBinary<Domain::Numeric>(c, [](auto a, auto b) { return arithSub(a, b); });
   case OpKind::Mul: return mapBinary<Domain::Numeric>(c, [](auto a, auto b) { return arithMul(a, b); });

@@ -113,7 +113,7 @@ Expected<TensorType> inferElementwise(OpKind k, std::span<const TensorType> in, 
       if (t.shape != x.shape) return fail(k, "cannot change the shape: {} to {}", x, t);
       return t;
     }
-    if (k == OpKind::Neg || k == OpKind::Abs || k == OpKind::Sign) {
+    if (k == OpKind::Neg || k == OpKind::Abs || k == OpKind::Sign || k == OpKind::StopGradient) {
       if (auto ok = requireNumeric(k, x); !ok) return ok.takeError();
     } else if (auto ok = requireFloat(k, x); !ok) {
       return ok.takeError();
@@ -174,6 +174,7 @@ Expected<TensorType> inferImpl(OpKind k, std::span<const TensorType> in, const A
   case OpKind::Sqrt:
   case OpKind::Rsqrt:
   case OpKind::Cast:
+  case OpKind::StopGradient:
   case OpKind::Add:
   case OpKind::Sub:
   case OpKind::Mul:

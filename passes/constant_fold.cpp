@@ -130,6 +130,7 @@ std::optional<ConstantAttrs> foldSplat(const Node &n, const std::vector<double> 
   case OpKind::Sqrt:
   case OpKind::Rsqrt:
   case OpKind::Cast:
+  case OpKind::StopGradient:
   case OpKind::Add:
   case OpKind::Sub:
   case OpKind::Mul:

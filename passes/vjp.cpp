@@ -67,6 +67,7 @@ Expected<std::vector<Value *>> vjp(Builder &b, Node &n, Value *g, std::span<cons
   case OpKind::Iota:
   case OpKind::Sign:
   case OpKind::Compare:
+  case OpKind::StopGradient:
   case OpKind::OneHot: return out;
 
   // Elementwise, unary.

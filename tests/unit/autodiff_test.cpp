@@ -116,6 +116,15 @@ TEST(Gradients, MaxSplitsTiesEvenly) {
             (std::vector<double>{1, 0.5, 0}));
 }
 
+TEST(Gradients, StopGradientPassesNone) {
+  // d/dx sum(x * stop_gradient(x)) = stop_gradient(x) = x (not 2x), and through
+  // stop_gradient alone nothing: sum(stop_gradient(x)) has a zero gradient.
+  EXPECT_EQ(gradOfSum({-1, 0.5, 2}, [](Builder &b, Value *x) { return b.mul(x, b.stopGradient(x)); }),
+            (std::vector<double>{-1, 0.5, 2}));
+  EXPECT_EQ(gradOfSum({-1, 0.5, 2}, [](Builder &b, Value *x) { return b.stopGradient(x); }),
+            (std::vector<double>{0, 0, 0}));
+}
+
 TEST(Gradients, ReduceMaxDividesAmongTies) {
   Function f("f");
   Value *x = f.addArg(f64({2, 3}), "x");

@@ -67,7 +67,7 @@ std::vector<JitCase> iotaCases(Rng &r) {
 }
 
 std::vector<JitCase> unaryCases(OpKind k, Rng &r) {
-  const bool numeric = k == OpKind::Neg || k == OpKind::Abs || k == OpKind::Sign;
+  const bool numeric = k == OpKind::Neg || k == OpKind::Abs || k == OpKind::Sign || k == OpKind::StopGradient;
   std::vector<JitCase> cases;
   const bool transcendental = k == OpKind::Exp || k == OpKind::Log || k == OpKind::Tanh || k == OpKind::Sigmoid;
   for (DType d : numeric ? kNumeric : kFloats)

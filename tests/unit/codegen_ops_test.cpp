@@ -24,7 +24,8 @@ std::vector<JitCase> casesFor(OpKind k, Rng &r) {
   case OpKind::Tanh:
   case OpKind::Sigmoid:
   case OpKind::Sqrt:
-  case OpKind::Rsqrt: return unaryCases(k, r);
+  case OpKind::Rsqrt:
+  case OpKind::StopGradient: return unaryCases(k, r);
   case OpKind::Cast: return castCases(r);
   case OpKind::Add:
   case OpKind::Sub:

@@ -143,6 +143,15 @@ INTERP_TEST(InterpElementwise, NegAbsSign, OpKind::Neg, OpKind::Abs, OpKind::Sig
   EXPECT_TRUE(tensorEq<float>(runOp(OpKind::Neg, {f32t({}, {2})}, f32({})), {}, {-2}));
 }
 
+INTERP_TEST(InterpElementwise, StopGradientIsTheIdentity, OpKind::StopGradient) {
+  const Shape s{6};
+  const HostTensor xf = f32t(s, {1.5f, -2, 0, -0.0f, kInfF, kNanF});
+  EXPECT_TRUE(tensorEq<float>(runOp(OpKind::StopGradient, {xf}, f32(s)), s, {1.5f, -2, 0, -0.0f, kInfF, kNanF}));
+  const HostTensor xi = i32t({3}, {kI32Min, -7, kI32Max});
+  EXPECT_TRUE(tensorEq<int32_t>(runOp(OpKind::StopGradient, {xi}, i32({3})), {3}, {kI32Min, -7, kI32Max}));
+  EXPECT_EQ(opError(OpKind::StopGradient, {i1t({1}, {1})}, i1({1})), "'stop_gradient' does not accept i1 operands");
+}
+
 INTERP_TEST(InterpElementwise, AddSub, OpKind::Add, OpKind::Sub) {
   const Shape s{5};
   EXPECT_TRUE(tensorEq<float>(
