@@ -193,6 +193,9 @@ class KernelEmitter {
   /// The body of a Loop kernel, and its GPU flat blocks (loop_kernel.cpp).
   void emitLoopBody(llvm::Value *begin, llvm::Value *end);
   void emitFlatBlock(llvm::Value *begin);
+  /// The CPU loop of a flat kernel over [begin, end); \p element computes and stores the
+  /// outputs at one linear index (flat_loop.cpp).
+  void emitFlatLoop(llvm::Value *begin, llvm::Value *end, const std::function<void(llvm::Value *)> &element);
   /// The kernel streams its stores (KernelSpec::streamStores) here: a CPU body on x86.
   bool streams() const;
   /// A flat CPU loop over [begin, end) that prefetches its full-size streams ahead

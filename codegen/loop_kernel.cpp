@@ -16,8 +16,6 @@
 #include <unordered_set>
 
 #include <llvm/IR/Constants.h>
-#include <llvm/IR/IntrinsicsX86.h>
-#include <llvm/TargetParser/Triple.h>
 
 #include "ir/reduce_order.h"
 
@@ -103,71 +101,6 @@ bool sharesRows(const KernelSpec &k) {
   return true;
 }
 
-// Prefetching flat loops (KernelSpec::prefetch, decided by the plan). A flat kernel over
-// tensors past the caches streams each full-size input and output once, front to back. The hardware prefetchers follow such a
-// stream only within a 4 KiB page and a few lines ahead, so one core keeps too few
-// misses in flight: W3's GELU read and wrote ~14 GB/s on two threads where a copy with
-// memcpy reaches ~22. The loop is cut into blocks of kPrefetchBlock elements; before a
-// block, every cache line of each stream kPrefetchAhead bytes further on is prefetched
-// (an input for reading, an output for writing), then the block runs as the usual
-// vectorized loop. A prefetch never faults, so the lines past the end are only hints.
-// Prefetching changes no value: the results are the plain loop's, bit for bit.
-namespace {
-/// Elements per block: 512 bytes of f32, eight lines per stream and block. Measured on
-/// W3 (2^24 f32, two threads, alternated): blocks of 64 and 128 elements ran alike,
-/// 256 a little slower, 512 and 1024 lost most of the gain (a burst of 64-256
-/// prefetches at once).
-constexpr int64_t kPrefetchBlock = 128;
-/// How far ahead, in bytes of each stream: 1-4 KiB measured alike on W3; 8 KiB slower.
-constexpr int64_t kPrefetchAhead = 2048;
-}  // namespace
-
-bool KernelEmitter::emitPrefetchedFlatLoop(llvm::Value *begin, llvm::Value *end,
-                                           const std::function<void(llvm::Value *)> &body, bool outputs) {
-  if (!k_.prefetch || lanes_ || flatBlock_ > 1) return false;
-  const int64_t total = k_.root().type().numElements();
-  struct Stream {
-    llvm::Value *base;
-    int64_t elemBytes;
-    bool write;
-  };
-  std::vector<Stream> streams;
-  auto add = [&](const Value *v, bool write) {
-    if (v->type().numElements() == total)  // broadcast operands stay in cache
-      streams.push_back({buffer(v), dtypeSize(v->type().dtype), write});
-  };
-  for (const Value *in : k_.inputs) add(in, false);
-  if (outputs)
-    for (const Value *out : k_.outputs) add(out, true);
-  // Whole blocks first, each an inner loop of exactly kPrefetchBlock elements: its trip
-  // count is a constant, so the vectorizer gives it no epilogue or remainder, and only
-  // the full-width vector constants are live across the blocks. (With [lo, min(lo + B,
-  // end)) per block, the epilogue's and remainder's constants were live too, more than
-  // the 32 vector registers: the main loop reloaded every constant from memory each
-  // iteration.) The last partial block runs as the plain loop.
-  llvm::Value *full = b_.CreateUDiv(b_.CreateSub(end, begin), i64(kPrefetchBlock), "pf.blocks");
-  forLoop(i64(0), full, [&](llvm::Value *blk) {
-    llvm::Value *lo = b_.CreateAdd(begin, b_.CreateMul(blk, i64(kPrefetchBlock)), "pf.lo");
-    for (const Stream &st : streams) {
-      llvm::Value *ahead = b_.CreateGEP(b_.getInt8Ty(), st.base,
-                                        b_.CreateAdd(b_.CreateMul(lo, i64(st.elemBytes)), i64(kPrefetchAhead)));
-      for (int64_t off = 0; off < kPrefetchBlock * st.elemBytes; off += 64)
-        b_.CreateIntrinsic(llvm::Intrinsic::prefetch, {b_.getPtrTy()},
-                           {b_.CreateGEP(b_.getInt8Ty(), ahead, i64(off)), b_.getInt32(st.write ? 1 : 0),
-                            b_.getInt32(3), b_.getInt32(1)});
-    }
-    forLoop(i64(0), i64(kPrefetchBlock), [&](llvm::Value *j) { body(b_.CreateAdd(lo, j, "", true, true)); },
-            /*vectorize=*/true);
-  }, false, "pf");
-  forLoop(b_.CreateAdd(begin, b_.CreateMul(full, i64(kPrefetchBlock))), end, body, /*vectorize=*/true);
-  return true;
-}
-
-bool KernelEmitter::streams() const {
-  return k_.streamStores && k_.domain.flat && !lanes_ && flatBlock_ <= 1 &&
-         llvm::Triple(target_.triple).isX86();
-}
-
 void KernelEmitter::emitLoopBody(llvm::Value *begin, llvm::Value *end) {
   const LoopDomain &d = k_.domain;
   if (lanes_) lane_ = lanes_->lane(b_);
@@ -192,49 +125,10 @@ void KernelEmitter::emitLoopBody(llvm::Value *begin, llvm::Value *end) {
     emitFlatBlock(begin);
     return;
   }
-  if (d.flat) {
-    auto element = [&](llvm::Value *i) {
+  if (d.flat) {  // CPU (flat_loop.cpp)
+    emitFlatLoop(begin, end, [&](llvm::Value *i) {
       storeAll(k_.outputs, [&](const Value *out) { return IrIndex{out->shape(), {}, i}; }, true);
-    };
-    auto loop = [&](llvm::Value *from) { forLoop(from, end, element, /*vectorize=*/true); };
-    if (!streams()) {
-      if (!emitPrefetchedFlatLoop(begin, end, element, /*outputs=*/true)) loop(begin);
-      return;
-    }
-    // Streaming stores (KernelSpec::streamStores): when this chunk starts on a vector
-    // boundary of every output (always, unless the caller's tensors are misaligned or
-    // a test forces the chunk) and no output is written in place over an input, the
-    // same loop runs under assumptions that make its vector stores provably aligned;
-    // markStreamingStores (llvm_support.cpp) turns the aligned vector stores into
-    // non-temporal ones after the vectorizer. The sfence orders them before the chunk's
-    // completion is published to other threads. In place (W4's Adam update writes p, m
-    // and v over themselves) the lines are in cache already, just read: streaming them
-    // out cost W4 10-15 %, so that case runs the ordinary loop. With KernelSpec::prefetch
-    // the streaming loop prefetches its inputs only (the outputs are never read).
-    llvm::Value *ok = b_.CreateICmpEQ(b_.CreateAnd(begin, i64(kStreamChunkAlign - 1)), i64(0));
-    for (const Value *out : k_.outputs) {
-      llvm::Value *o = b_.CreatePtrToInt(buffer(out), b_.getInt64Ty());
-      ok = b_.CreateAnd(ok, b_.CreateICmpEQ(b_.CreateAnd(o, i64(kStreamAlignBytes - 1)), i64(0)));
-      for (const Value *in : k_.inputs)
-        ok = b_.CreateAnd(ok, b_.CreateICmpNE(o, b_.CreatePtrToInt(buffer(in), b_.getInt64Ty())));
-    }
-    llvm::BasicBlock *streamBB = llvm::BasicBlock::Create(ctx(), "stream", fn_);
-    llvm::BasicBlock *plainBB = llvm::BasicBlock::Create(ctx(), "plain", fn_);
-    llvm::BasicBlock *doneBB = llvm::BasicBlock::Create(ctx(), "stored", fn_);
-    b_.CreateCondBr(ok, streamBB, plainBB);
-    b_.SetInsertPoint(streamBB);
-    // begin rounded down (a no-op here) starts the loop: its known low zero bits carry
-    // through the vectorized induction to the store addresses, with the outputs' own.
-    const llvm::DataLayout &dl = m_.getDataLayout();
-    for (const Value *out : k_.outputs) b_.CreateAlignmentAssumption(dl, buffer(out), kStreamAlignBytes);
-    llvm::Value *aligned = b_.CreateAnd(begin, i64(-kStreamChunkAlign), "begin.aligned");
-    if (!emitPrefetchedFlatLoop(aligned, end, element, /*outputs=*/false)) loop(aligned);
-    b_.CreateCall(llvm::Intrinsic::getDeclaration(&m_, llvm::Intrinsic::x86_sse_sfence));
-    b_.CreateBr(doneBB);
-    b_.SetInsertPoint(plainBB);
-    if (!emitPrefetchedFlatLoop(begin, end, element, /*outputs=*/true)) loop(begin);
-    b_.CreateBr(doneBB);
-    b_.SetInsertPoint(doneBB);
+    });
     return;
   }
   // Parallel dims [0, pd) come from the chunk index p; dims [pd, rank) are inner loops.
