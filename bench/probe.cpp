@@ -124,9 +124,9 @@ MachineLimits probeMachine(int threads, int64_t n) {
       constexpr int64_t kBlock = 128, kAhead = 512;
       int64_t i = lo;
       for (; i < hi && (reinterpret_cast<uintptr_t>(pa + i) & 15) != 0; ++i) pa[i] = pb[i];
-      for (int64_t blk = i; blk + kBlock <= hi; blk += kBlock, i = blk + kBlock) {
-        for (int64_t l = 0; l < kBlock; l += 16) __builtin_prefetch(pb + blk + kAhead + l, 0, 3);
-        for (int64_t j = blk; j < blk + kBlock; j += 4) _mm_stream_ps(pa + j, _mm_loadu_ps(pb + j));
+      for (; i + kBlock <= hi; i += kBlock) {
+        for (int64_t l = 0; l < kBlock; l += 16) __builtin_prefetch(pb + i + kAhead + l, 0, 3);
+        for (int64_t j = i; j < i + kBlock; j += 4) _mm_stream_ps(pa + j, _mm_loadu_ps(pb + j));
       }
       for (; i < hi; ++i) pa[i] = pb[i];
       _mm_sfence();

@@ -166,9 +166,10 @@ Expected<std::shared_ptr<Jit>> Jit::create(const CodegenOptions &opts) {
   auto jit = builder.create();
   if (!jit) return cg::toError(jit.takeError(), "cannot create the LLVM JIT");
   impl->jit = std::move(*jit);
-  // DLC_PERF=1: tell Linux perf where every kernel lies (a jitdump file, ~/.debug/jit
-  // and ./jit-<pid>.dump), so that `perf record -k 1` + `perf inject --jit` attribute
-  // samples to kernels and annotate their instructions (docs/codegen.md, "Profiling").
+  // DLC_PERF=1: tell Linux perf where every kernel lies (LLVM's jitdump writer:
+  // jit-<pid>.dump under $JITDUMPDIR or $HOME, in .debug/jit/llvm-IR-jit-*/), so that
+  // `perf record -k 1` + `perf inject --jit` attribute samples to kernels and annotate
+  // their instructions (docs/codegen.md, "Profiling generated code with perf").
   if (const char *v = std::getenv("DLC_PERF"); v && std::string_view(v) == "1") {
     auto *layer = llvm::dyn_cast<llvm::orc::RTDyldObjectLinkingLayer>(&impl->jit->getObjLinkingLayer());
     llvm::JITEventListener *perf = llvm::JITEventListener::createPerfJITEventListener();
