@@ -1,9 +1,10 @@
 //===- tools/cmd_emit.cpp - `dlc emit`: kernels as LLVM IR or assembly ------===//
 //
 // `dlc emit FILE --emit=llvm|llvm-opt|asm [--function=NAME] [--target-cpu=X
-// --target-features=...] [--stream-stores-from=MiB]` prints every kernel of every
-// function (or of one), as the LLVM IR the backend generates, after LLVM's optimization
-// pipeline, or as assembly; each kernel's header line says whether it streams its stores.
+// --target-features=...] [--stream-stores-from=MiB] [--prefetch-from=MiB]` prints every
+// kernel of every function (or of one), as the LLVM IR the backend generates, after
+// LLVM's optimization pipeline, or as assembly; each kernel's header line says whether
+// it streams its stores and whether it prefetches.
 // `--target=cuda [--gpu-arch=sm_XX]` (implied by --emit=ptx) prints the NVPTX backend's
 // kernels instead: NVPTX LLVM IR, or PTX for --emit=asm|ptx.
 //
