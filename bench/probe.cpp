@@ -52,7 +52,11 @@ __attribute__((target("avx512f"))) float fmaAvx512(int64_t iters) {
     for (int i = 0; i < kChains; ++i) acc[i] = _mm512_fmadd_ps(acc[i], a, b);
   __m512 s = acc[0];
   for (int i = 1; i < kChains; ++i) s = _mm512_add_ps(s, acc[i]);
-  return _mm512_reduce_add_ps(s);
+  // Two lanes keep the chains alive, as in the AVX2 probe. (_mm512_reduce_add_ps drew a
+  // false -Wuninitialized from GCC 12's own header: its _mm256_undefined_pd.)
+  float out[16];
+  _mm512_storeu_ps(out, s);
+  return out[0] + out[15];
 }
 
 __attribute__((target("avx2,fma"))) float fmaAvx2(int64_t iters) {
