@@ -43,14 +43,6 @@ cl::opt<int64_t> batch("batch", cl::desc("Batch size of mlp (default 128), cnn (
 cl::opt<int64_t> elements("elements", cl::desc("Elements of gelu and adam (default 2^24)"),
                           cl::init(int64_t{1} << 24), cl::sub(benchCommand), cl::cat(dlcCategory()));
 cl::opt<bool> unfused("unfused", cl::desc("One kernel per IR op"), cl::sub(benchCommand), cl::cat(dlcCategory()));
-cl::opt<int64_t> streamFrom("stream-stores-from",
-                            cl::desc("Flat kernels whose outputs all have at least this many MiB write them with "
-                                     "streaming (non-temporal) stores unless written in place (default 32; 0: never)"),
-                            cl::value_desc("MiB"), cl::init(32), cl::sub(benchCommand), cl::cat(dlcCategory()));
-cl::opt<int64_t> prefetchFrom("prefetch-from",
-                              cl::desc("Flat kernels whose full-size inputs and outputs add up to at least this many "
-                                       "MiB prefetch them ahead (default 8; 0: never)"),
-                              cl::value_desc("MiB"), cl::init(8), cl::sub(benchCommand), cl::cat(dlcCategory()));
 cl::opt<std::string> compare("compare", cl::desc("Measure these variants in one run: fused,unfused"),
                              cl::value_desc("variants"), cl::sub(benchCommand), cl::cat(dlcCategory()));
 cl::opt<int> threads("threads", cl::desc("Kernel threads (default: one per hardware thread)"), cl::init(0),
@@ -82,13 +74,10 @@ cl::opt<bool> profile("profile",
                       cl::sub(benchCommand), cl::cat(dlcCategory()));
 cl::opt<int> profileTop("profile-top", cl::desc("Kernels listed by --profile (default 12)"), cl::init(12),
                         cl::sub(benchCommand), cl::cat(dlcCategory()));
-cl::opt<bool> noGemmLoopEpilogue("no-gemm-loop-epilogue",
-                                 cl::desc("Keep the loop kernels that read a GEMM's product (optimizer updates, "
-                                          "ReLU masks) out of its epilogue (A/B measurements)"),
-                                 cl::sub(benchCommand), cl::cat(dlcCategory()));
 cl::opt<bool> keepDenormals("keep-denormals", cl::desc("Keep IEEE denormals (default: flush to zero)"),
                             cl::sub(benchCommand), cl::cat(dlcCategory()));
 CodegenFlags codegenFlags(benchCommand);
+PlanFlags planFlags(benchCommand);
 GpuFlags gpuFlags(benchCommand, /*withTarget=*/false);  // --gpu-arch, --libdevice; --target is above
 cl::opt<bool> compareCpu("compare-cpu",
                          cl::desc("--target=cuda: compare the first run's results with the CPU backend's"),
@@ -382,15 +371,10 @@ int runBench() {
   ExecutableOptions exe;
   exe.codegen = codegenFlags.toOptions();
   exe.codegen.threads = threads;
-  exe.plan.gemmLoopEpilogue = !noGemmLoopEpilogue;
   exe.keepDenormals = keepDenormals;
   exe.profile = profile;
-  if (streamFrom < 0 || streamFrom > (int64_t{1} << 30))
-    return fail("--stream-stores-from must be 0 (never) or a size in MiB up to 2^30");
-  exe.plan.streamStoreBytes = static_cast<int64_t>(streamFrom) << 20;
-  if (prefetchFrom < 0 || prefetchFrom > (int64_t{1} << 30))
-    return fail("--prefetch-from must be 0 (never) or a size in MiB up to 2^30");
-  exe.plan.prefetchBytes = static_cast<int64_t>(prefetchFrom) << 20;
+  if (std::string bad = planFlags.check(); !bad.empty()) return fail(bad);
+  planFlags.apply(exe.plan);
   bench::RepeatOptions repeat;
   repeat.reps = reps;
   repeat.warmup = warmup;

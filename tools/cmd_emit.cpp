@@ -36,19 +36,8 @@ cl::opt<std::string> functionName("function", cl::desc("Only this function (defa
                                   cl::value_desc("name"), cl::sub(emitCommand), cl::cat(dlcCategory()));
 cl::opt<bool> unfused("unfused", cl::desc("One kernel per IR op (no fusion)"), cl::sub(emitCommand),
                       cl::cat(dlcCategory()));
-cl::opt<int64_t> streamFrom("stream-stores-from",
-                            cl::desc("Flat kernels whose outputs all have at least this many MiB write them with "
-                                     "streaming (non-temporal) stores unless written in place (default 32; 0: never)"),
-                            cl::value_desc("MiB"), cl::init(32), cl::sub(emitCommand), cl::cat(dlcCategory()));
-cl::opt<int64_t> prefetchFrom("prefetch-from",
-                              cl::desc("Flat kernels whose full-size inputs and outputs add up to at least this many "
-                                       "MiB prefetch them ahead (default 8; 0: never)"),
-                              cl::value_desc("MiB"), cl::init(8), cl::sub(emitCommand), cl::cat(dlcCategory()));
-cl::opt<bool> noGemmLoopEpilogue("no-gemm-loop-epilogue",
-                                 cl::desc("Keep the loop kernels that read a GEMM's product (optimizer updates, "
-                                          "ReLU masks) out of its epilogue (the same flag as dlc bench's)"),
-                                 cl::sub(emitCommand), cl::cat(dlcCategory()));
 CodegenFlags codegenFlags(emitCommand);
+PlanFlags planFlags(emitCommand);
 GpuFlags gpuFlags(emitCommand);
 }  // namespace
 
@@ -65,19 +54,15 @@ int runEmit() {
     llvm::errs() << "dlc emit: error: " << bad << "\n";
     return 1;
   }
-  if (streamFrom < 0 || streamFrom > (int64_t{1} << 30)) {
-    llvm::errs() << "dlc emit: error: --stream-stores-from must be 0 (never) or a size in MiB up to 2^30\n";
-    return 1;
-  }
-  if (prefetchFrom < 0 || prefetchFrom > (int64_t{1} << 30)) {
-    llvm::errs() << "dlc emit: error: --prefetch-from must be 0 (never) or a size in MiB up to 2^30\n";
+  if (std::string bad = planFlags.check(); !bad.empty()) {
+    llvm::errs() << "dlc emit: error: " << bad << "\n";
     return 1;
   }
   const bool gpu = gpuFlags.cuda() || emitKind == EmitKind::Ptx;
   for (const auto &f : m->functions()) {
     if (!functionName.empty() && f->name() != functionName) continue;
-    KernelPlanOptions plan{.fuse = !unfused, .streamStoreBytes = streamFrom << 20, .prefetchBytes = prefetchFrom << 20};
-    plan.gemmLoopEpilogue = !noGemmLoopEpilogue;
+    KernelPlanOptions plan{.fuse = !unfused};
+    planFlags.apply(plan);
     Expected<std::string> text = gpu ? emitGpuKernels(*f, emitKind, codegenFlags.toOptions(), gpuFlags.toOptions(), plan)
                                      : emitKernels(*f, emitKind, codegenFlags.toOptions(), plan);
     if (!text) {

@@ -2,19 +2,24 @@
 //
 // `--target-cpu`, `--target-features`, `--opt-level`, `--fast-math`, `--math` for the commands
 // that generate code (emit, run). Each command owns one CodegenFlags bound to its
-// SubCommand; toOptions() turns the parsed flags into CodegenOptions. DiskCacheFlags:
+// SubCommand; toOptions() turns the parsed flags into CodegenOptions. PlanFlags:
+// `--stream-stores-from`, `--prefetch-from`, `--no-gemm-loop-epilogue`, the kernel
+// plan's choices that emit and bench expose for A/B measurements. DiskCacheFlags:
 // `--cache-dir`, `--no-disk-cache` and `--cache-stats` for the commands that keep
 // compiled kernels between runs (run, train).
 //
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include <memory>
 #include <string>
+#include <vector>
 
 #include <llvm/Support/CommandLine.h>
 #include <llvm/Support/raw_ostream.h>
 
 #include "codegen/jit.h"
+#include "codegen/kernel_plan.h"
 #include "codegen/options.h"
 #include "tools/tool_support.h"
 
@@ -57,6 +62,56 @@ class CodegenFlags {
   llvm::cl::opt<unsigned> optLevel_;
   llvm::cl::opt<bool> fastMath_;
   llvm::cl::opt<MathMode> math_;
+};
+
+// How the kernel plan treats large flat kernels and GEMM epilogues; the defaults are
+// KernelPlanOptions'.
+class PlanFlags {
+ public:
+  explicit PlanFlags(llvm::cl::SubCommand &sub)
+      : streamFrom_("stream-stores-from",
+                    llvm::cl::desc(describe("Flat kernels whose outputs all have at least this many MiB write "
+                                            "them with streaming (non-temporal) stores unless written in place",
+                                            KernelPlanOptions{}.streamStoreBytes)),
+                    llvm::cl::value_desc("MiB"), llvm::cl::init(KernelPlanOptions{}.streamStoreBytes >> 20),
+                    llvm::cl::sub(sub), llvm::cl::cat(dlcCategory())),
+        prefetchFrom_("prefetch-from",
+                      llvm::cl::desc(describe("Flat kernels whose full-size inputs and outputs add up to at least "
+                                              "this many MiB prefetch them ahead",
+                                              KernelPlanOptions{}.prefetchBytes)),
+                      llvm::cl::value_desc("MiB"), llvm::cl::init(KernelPlanOptions{}.prefetchBytes >> 20),
+                      llvm::cl::sub(sub), llvm::cl::cat(dlcCategory())),
+        noGemmLoopEpilogue_("no-gemm-loop-epilogue",
+                            llvm::cl::desc("Keep the loop kernels that read a GEMM's product (optimizer updates, "
+                                           "ReLU masks) out of its epilogue (for A/B measurements)"),
+                            llvm::cl::sub(sub), llvm::cl::cat(dlcCategory())) {}
+
+  /// An error message for an out-of-range size, else empty.
+  std::string check() const {
+    for (const llvm::cl::opt<int64_t> *o : {&streamFrom_, &prefetchFrom_})
+      if (*o < 0 || *o > (int64_t{1} << 30))
+        return "--" + o->ArgStr.str() + " must be 0 (never) or a size in MiB up to 2^30";
+    return "";
+  }
+  /// Sets the plan options these flags control (after check()).
+  void apply(KernelPlanOptions &plan) const {
+    plan.streamStoreBytes = streamFrom_ << 20;
+    plan.prefetchBytes = prefetchFrom_ << 20;
+    plan.gemmLoopEpilogue = !noGemmLoopEpilogue_;
+  }
+
+ private:
+  /// "<what> (default N; 0: never)", kept alive for the option: cl::desc holds a
+  /// StringRef.
+  static const char *describe(const char *what, int64_t defaultBytes) {
+    static std::vector<std::unique_ptr<std::string>> texts;
+    texts.push_back(std::make_unique<std::string>(std::string(what) + " (default " +
+                                                  std::to_string(defaultBytes >> 20) + "; 0: never)"));
+    return texts.back()->c_str();
+  }
+
+  llvm::cl::opt<int64_t> streamFrom_, prefetchFrom_;
+  llvm::cl::opt<bool> noGemmLoopEpilogue_;
 };
 
 // Where compiled kernels persist between processes: the on-disk object cache
