@@ -199,7 +199,7 @@ class KernelEmitter {
   /// The kernel streams its stores (KernelSpec::streamStores) here: a CPU body on x86.
   bool streams() const;
   /// A flat CPU loop over [begin, end) that prefetches its full-size streams ahead
-  /// (KernelSpec::prefetch; loop_kernel.cpp); false (nothing emitted) when the kernel
+  /// (KernelSpec::prefetch; flat_loop.cpp); false (nothing emitted) when the kernel
   /// does not prefetch.
   /// \p outputs: prefetch the outputs too (for writing); a streaming loop does not.
   bool emitPrefetchedFlatLoop(llvm::Value *begin, llvm::Value *end, const std::function<void(llvm::Value *)> &body,
