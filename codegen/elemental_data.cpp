@@ -138,10 +138,11 @@ llvm::Value *generateOneHot(KernelEmitter &e, const Node &n, const IrIndex &idx)
 /// of one after another. On the GPU the 16 accumulators are the 16 threads of a
 /// LaneGroup, combined by shuffles in the same tree (one reduction at a time).
 std::vector<llvm::Value *> reduceContiguous(KernelEmitter &e, const std::vector<const Node *> &ns, const IrIndex &idx,
-                                            const std::function<void(llvm::Value *)> &perBlock) {
+                                            const std::function<void(llvm::Value *)> &perBlock,
+                                            const std::function<void(llvm::Value *)> &perElement) {
   llvm::IRBuilder<> &b = e.b();
   LaneGroup *group = e.lanes();
-  DL_ASSERT(!ns.empty() && (!group || ns.size() == 1), "one reduction at a time on a lane group");
+  DL_ASSERT(!ns.empty() && (!group || (ns.size() == 1 && !perElement)), "one reduction at a time on a lane group");
   struct Red {
     const Value *x;
     std::vector<int64_t> axes;
@@ -195,6 +196,7 @@ std::vector<llvm::Value *> reduceContiguous(KernelEmitter &e, const std::vector<
     b.CreateStore(e.scalar(r.combine, r.dt, ops), lane(r, l));
   };
   auto accumulateAll = [&](llvm::Value *i, llvm::Value *l) {
+    if (perElement) perElement(i);
     for (const Red &r : rs) accumulate(r, i, l);
   };
   if (group) {

@@ -197,7 +197,11 @@ void KernelEmitter::forLoop(llvm::Value *lo, llvm::Value *hi, const std::functio
     llvm::Metadata *enable[] = {llvm::MDString::get(c, "llvm.loop.vectorize.enable"),
                                 llvm::ConstantAsMetadata::get(b_.getTrue())};
     std::vector<llvm::Metadata *> ops = {nullptr, llvm::MDNode::get(c, enable)};
-    if (!unroll) ops.push_back(llvm::MDNode::get(c, {llvm::MDString::get(c, "llvm.loop.unroll.disable")}));
+    if (!unroll) {
+      ops.push_back(llvm::MDNode::get(c, {llvm::MDString::get(c, "llvm.loop.unroll.disable")}));
+      llvm::Metadata *full = llvm::MDNode::get(c, {llvm::MDString::get(c, "llvm.loop.unroll.full")});
+      ops.push_back(llvm::MDNode::get(c, {llvm::MDString::get(c, "llvm.loop.vectorize.followup_vectorized"), full}));
+    }
     if (foldTails_)  // one masked vector loop: no vector epilogue, no scalar remainder
       ops.push_back(llvm::MDNode::get(c, {llvm::MDString::get(c, "llvm.loop.vectorize.predicate.enable"),
                                           llvm::ConstantAsMetadata::get(b_.getTrue())}));

@@ -167,7 +167,9 @@ class KernelEmitter {
   /// \p vectorize, and if the body emitted no loop of its own, the latch carries
   /// llvm.loop.vectorize.enable; with \p vectorize and not \p unroll also
   /// llvm.loop.unroll.disable (a short constant trip count is then vectorized instead
-  /// of fully unrolled first).
+  /// of fully unrolled first), and the vector loop then llvm.loop.unroll.full: a block
+  /// of kReduceLanes lanes is 1, 2 or 4 vector iterations, unrolled whatever the body's
+  /// size, so that its accumulators can live in registers (llvm_support.cpp).
   void forLoop(llvm::Value *lo, llvm::Value *hi, const std::function<void(llvm::Value *)> &body,
                bool vectorize = false, const llvm::Twine &name = "i", bool unroll = true);
   /// Nested loops over [0, extents[d]) for each d, outermost first; body gets the ivs.
@@ -261,8 +263,11 @@ Generator generateBroadcast, generateReshape, generateTranspose, generateSlice, 
 /// accumulators and order, so each result has the bits it has alone. On a lane group,
 /// one reduction only. \p perBlock, when set, is called at the start of every block of
 /// kReduceLanes elements with the block's first offset (the row kernel's prefetches).
+/// \p perElement, when set, is called at every element's offset before the reductions
+/// read it (the row kernel fills a row buffer there that the reductions read).
 std::vector<llvm::Value *> reduceContiguous(KernelEmitter &e, const std::vector<const Node *> &ns, const IrIndex &idx,
-                                            const std::function<void(llvm::Value *)> &perBlock = {});
+                                            const std::function<void(llvm::Value *)> &perBlock = {},
+                                            const std::function<void(llvm::Value *)> &perElement = {});
 
 /// Convolutions computed a row (the last dim) at a time (conv.cpp): conv2d and its input
 /// and filter gradients.

@@ -13,6 +13,8 @@
 #include "codegen/kernel_emitter.h"
 
 #include <algorithm>
+#include <functional>
+#include <unordered_map>
 #include <unordered_set>
 
 #include <llvm/IR/Constants.h>
@@ -40,6 +42,47 @@ void splitOutputs(const KernelSpec &k, std::vector<const Value *> &rowOuts, std:
 bool isContiguousReduce(const Node &n) {
   return (n.kind() == OpKind::ReduceSum || n.kind() == OpKind::ReduceMax) &&
          isContiguousReduction(n.operand(0)->shape(), n.attrsAs<ReduceAttrs>().axes);
+}
+
+/// Whether row buffer \p n can be filled inside the loop of the reductions \p batch
+/// that follow it: each reduces a value of n's (the domain's) shape over the whole row,
+/// and reads n only at its own element, through elementwise ops of that shape. Members
+/// in \p stored (hoisted row values, filled buffers) end a path: they are read from
+/// registers or memory, not generated.
+bool fillsInBatch(const Node &n, const std::vector<const Node *> &batch, const Shape &domain, int64_t inner,
+                  const std::unordered_map<const Value *, const Node *> &group,
+                  const std::unordered_set<const Node *> &stored) {
+  std::unordered_map<const Value *, bool> reachesMemo, atIndexMemo;
+  auto member = [&](const Value *v) -> const Node * {
+    auto it = group.find(v);
+    return it == group.end() || (it->second != &n && stored.count(it->second)) ? nullptr : it->second;
+  };
+  std::function<bool(const Value *)> reaches = [&](const Value *v) {
+    if (v == n.result()) return true;
+    if (auto it = reachesMemo.find(v); it != reachesMemo.end()) return it->second;
+    const Node *m = member(v);
+    bool r = false;
+    for (size_t i = 0; m && i < m->numOperands() && !r; ++i) r = reaches(m->operand(i));
+    return reachesMemo[v] = r;
+  };
+  std::function<bool(const Value *)> atIndex = [&](const Value *v) {
+    if (v == n.result()) return true;
+    if (auto it = atIndexMemo.find(v); it != atIndexMemo.end()) return it->second;
+    const Node *m = member(v);
+    bool r = true;
+    if (m && hasTrait(m->kind(), kElementwise) && m->type().shape == domain) {
+      for (size_t i = 0; i < m->numOperands() && r; ++i) r = atIndex(m->operand(i));
+    } else if (m) {
+      r = !reaches(v);
+    }
+    return atIndexMemo[v] = r;
+  };
+  for (const Node *r : batch) {
+    const Value *x = r->operand(0);
+    if (x->type().shape != domain || x->type().numElements() != r->type().numElements() * inner || !atIndex(x))
+      return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -208,13 +251,44 @@ void KernelEmitter::emitLoopBody(llvm::Value *begin, llvm::Value *end) {
       for (const Value *v : fullOuts)
         if (v->type().shape == d.shape) fetch(v, true);
     };
-    for (const std::vector<const Node *> &step : steps) {
+    // A row buffer read by the next step's reductions at their own elements is filled
+    // inside their loop (fill[s + 1]), one pass over the row instead of two: softmax's
+    // exp then runs in the loop that prefetches the next row, and the transfers overlap
+    // it instead of waiting for a short loop of additions.
+    std::unordered_set<const Node *> stored(hoisted.begin(), hoisted.end());
+    stored.insert(buffered.begin(), buffered.end());
+    std::vector<const Node *> fill(steps.size(), nullptr);
+    for (size_t s = 0; s + 1 < steps.size(); ++s) {
+      const Node *n = steps[s].front();
+      if (steps[s].size() == 1 && buffered.count(n) && !convRows.count(n) && batch(steps[s + 1]) &&
+          fillsInBatch(*n, steps[s + 1], d.shape, inner, inGroup_, stored))
+        fill[s + 1] = n;
+    }
+    for (size_t s = 0; s < steps.size(); ++s) {
+      const std::vector<const Node *> &step = steps[s];
       const Node *n = step.front();
+      if (s + 1 < steps.size() && fill[s + 1] == n) continue;  // filled by the next step's loop
       if (batch(step)) {
+        // The buffer filled here is computed once per element, stored, and read by the
+        // reductions as that value (memo_) within the element's code.
+        const Node *f = fill[s];
+        auto fillAt = [&](llvm::Value *j) {
+          llvm::Type *t = storageType(ctx(), f->type().dtype);
+          std::vector<llvm::Value *> all = dims, in = dimsOf(IrIndex{innerShape, {}, j});
+          all.insert(all.end(), in.begin(), in.end());
+          llvm::Value *v = generateNode(*f, IrIndex{d.shape, all, b_.CreateAdd(rowBase, j, "", true, true)});
+          b_.CreateStore(v, b_.CreateInBoundsGEP(t, bufferOf.at(f), j));
+          memo_[f->result()] = v;
+        };
         std::vector<llvm::Value *> vals =
             reduceContiguous(*this, step, outer, &step == prefetchStep && inner >= kReduceLanes
                                                      ? std::function<void(llvm::Value *)>(prefetchNext)
-                                                     : std::function<void(llvm::Value *)>());
+                                                     : std::function<void(llvm::Value *)>(),
+                             f ? std::function<void(llvm::Value *)>(fillAt) : std::function<void(llvm::Value *)>());
+        if (f) {
+          memo_.erase(f->result());
+          rowBuf_[f->result()] = bufferOf.at(f);
+        }
         for (size_t i = 0; i < step.size(); ++i) memo_[step[i]->result()] = vals[i];
       } else if (auto c = columns.find(n); c != columns.end()) {
         llvm::Type *t = storageType(ctx(), n->type().dtype);
