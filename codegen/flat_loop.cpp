@@ -1,11 +1,12 @@
-//===- codegen/flat_loop.cpp - CPU flat loops: prefetching, streaming ------===//
+//===- codegen/flat_loop.cpp - flat loops: prefetching, streaming, GPU blocks ===//
 //
 // The loop of a flat KernelKind::Loop kernel on the CPU (loop_kernel.cpp calls it for a
 // chunk [begin, end) of linear indices): the plain vectorized loop, or, for large
 // tensors, the same loop in blocks that prefetch every stream ahead
 // (KernelSpec::prefetch), with streaming stores of its outputs where they are not
 // written in place (KernelSpec::streamStores). Every variant computes each element
-// exactly as the plain loop does.
+// exactly as the plain loop does. Also emitFlatBlock, a GPU thread's block of elements
+// whose loads all come first.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/kernel_emitter.h"
@@ -122,6 +123,51 @@ void KernelEmitter::emitFlatLoop(llvm::Value *begin, llvm::Value *end,
   if (!emitPrefetchedFlatLoop(begin, end, element, /*outputs=*/true)) loop(begin);
   b_.CreateBr(doneBB);
   b_.SetInsertPoint(doneBB);
+}
+
+void KernelEmitter::emitFlatBlock(llvm::Value *begin) {
+  const int64_t n = flatBlock_;
+  DL_ASSERT(!lanes_ && (n & (n - 1)) == 0, "a flat block is a power of two, one thread");
+  const int64_t extent = k_.domain.parallelExtent();
+  std::vector<llvm::Value *> at(static_cast<size_t>(n));
+  for (int64_t j = 0; j < n; ++j) at[static_cast<size_t>(j)] = j == 0 ? begin : b_.CreateAdd(begin, i64(j), "", true, true);
+  // Accesses of a buffer value's elements [begin, begin + n) as vectors of at most 16
+  // bytes: the buffer starts 16-byte aligned (device allocations, arena offsets that are
+  // multiples of kBufferAlignment) and begin is a multiple of n.
+  auto chunks = [&](const Value *v, const std::function<void(int64_t, llvm::FixedVectorType *, llvm::Value *, llvm::Align)> &f) {
+    llvm::Type *t = storageType(ctx(), v->dtype());
+    const int64_t bytes = static_cast<int64_t>(t->getPrimitiveSizeInBits() / 8);
+    const int64_t width = std::clamp<int64_t>(16 / bytes, 1, n);
+    for (int64_t j0 = 0; j0 < n; j0 += width)
+      f(j0, llvm::FixedVectorType::get(t, static_cast<unsigned>(width)),
+        b_.CreateInBoundsGEP(t, buffer(v), at[static_cast<size_t>(j0)]), llvm::Align(static_cast<uint64_t>(width * bytes)));
+  };
+  // 1. Loads: the block's elements of every full-size input, all issued before any
+  // arithmetic, so a thread waits on memory once per block. A read of the buffer at one
+  // of these indices (generate) takes the loaded element; others load as usual.
+  for (size_t i = 0; i < k_.inputs.size(); ++i) {
+    const Value *v = k_.inputs[i];
+    if (v->type().numElements() != extent || (i < k_.inputsAligned.size() && !k_.inputsAligned[i])) continue;
+    chunks(v, [&](int64_t j0, llvm::FixedVectorType *vt, llvm::Value *ptr, llvm::Align align) {
+      llvm::Value *x = b_.CreateAlignedLoad(vt, ptr, align, "block");
+      for (unsigned l = 0; l < vt->getNumElements(); ++l)
+        preloaded_[{v, at[static_cast<size_t>(j0 + l)]}] = b_.CreateExtractElement(x, l);
+    });
+  }
+  // 2. The outputs' elements, element by element (the per-element IR is unchanged).
+  std::vector<std::vector<llvm::Value *>> vals(k_.outputs.size());
+  for (int64_t j = 0; j < n; ++j)
+    for (size_t o = 0; o < k_.outputs.size(); ++o)
+      vals[o].push_back(generate(k_.outputs[o], IrIndex{k_.outputs[o]->shape(), {}, at[static_cast<size_t>(j)]}));
+  preloaded_.clear();
+  // 3. Stores, after every load of the block (in place outputs stay correct, as in
+  // emitLoopBody).
+  for (size_t o = 0; o < k_.outputs.size(); ++o)
+    chunks(k_.outputs[o], [&](int64_t j0, llvm::FixedVectorType *vt, llvm::Value *ptr, llvm::Align align) {
+      llvm::Value *x = llvm::PoisonValue::get(vt);
+      for (unsigned l = 0; l < vt->getNumElements(); ++l) x = b_.CreateInsertElement(x, vals[o][static_cast<size_t>(j0 + l)], l);
+      b_.CreateAlignedStore(x, ptr, align);
+    });
 }
 
 }  // namespace dlc::cg

@@ -103,6 +103,8 @@ class LaneGroup {
 /// through elementwise ops and index maps), never inside a loop or branch, so all lanes
 /// run its shuffles together (loop_kernel.cpp).
 bool sharesRows(const KernelSpec &k);
+/// A reduce_sum or reduce_max over contiguous elements (ir/reduce_order.h).
+bool isContiguousReduce(const Node &n);
 
 /// Emits one kernel into a module.
 class KernelEmitter {

@@ -6,8 +6,10 @@
 // domain runs one iteration per parallel index (a row) in which the hoisted row values,
 // row buffers and convolution rows are computed first, in steps (rowSteps: contiguous
 // row reductions that do not read each other share one loop, which also prefetches the
-// next row), then the per-row outputs and the row's elements. Also sharesRows, which
-// decides whether a GPU half warp can share each row.
+// next row, fills a row buffer its reductions read, or stores the row's elements when
+// it is the last), then the per-row outputs and the row's elements. Also sharesRows,
+// which decides whether a GPU half warp can share each row. The order of the steps and
+// the column reductions are in row_steps.cpp, emitFlatBlock in flat_loop.cpp.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/kernel_emitter.h"
@@ -39,17 +41,13 @@ void splitOutputs(const KernelSpec &k, std::vector<const Value *> &rowOuts, std:
   }
 }
 
-bool isContiguousReduce(const Node &n) {
-  return (n.kind() == OpKind::ReduceSum || n.kind() == OpKind::ReduceMax) &&
-         isContiguousReduction(n.operand(0)->shape(), n.attrsAs<ReduceAttrs>().axes);
-}
 
 /// Whether row buffer \p n can be filled inside the loop of the reductions \p batch
-/// that follow it: each reduces a value of n's (the domain's) shape over the whole row,
-/// and reads n only at its own element, through elementwise ops of that shape. Members
+/// that follow it (reducesRows): each reads n only at its own element, through
+/// elementwise ops of the domain's shape. Members
 /// in \p stored (hoisted row values, filled buffers) end a path: they are read from
 /// registers or memory, not generated.
-bool fillsInBatch(const Node &n, const std::vector<const Node *> &batch, const Shape &domain, int64_t inner,
+bool fillsInBatch(const Node &n, const std::vector<const Node *> &batch, const Shape &domain,
                   const std::unordered_map<const Value *, const Node *> &group,
                   const std::unordered_set<const Node *> &stored) {
   std::unordered_map<const Value *, bool> reachesMemo, atIndexMemo;
@@ -77,15 +75,43 @@ bool fillsInBatch(const Node &n, const std::vector<const Node *> &batch, const S
     }
     return atIndexMemo[v] = r;
   };
-  for (const Node *r : batch) {
-    const Value *x = r->operand(0);
-    if (x->type().shape != domain || x->type().numElements() != r->type().numElements() * inner || !atIndex(x))
-      return false;
-  }
+  for (const Node *r : batch)
+    if (!atIndex(r->operand(0))) return false;
   return true;
 }
 
+/// Whether every reduction of \p batch reduces a value of the domain's shape over its
+/// whole row, so that its element i is the row's element i.
+bool reducesRows(const std::vector<const Node *> &batch, const Shape &domain, int64_t inner) {
+  return std::all_of(batch.begin(), batch.end(), [&](const Node *r) {
+    const Value *x = r->operand(0);
+    return x->type().shape == domain && x->type().numElements() == r->type().numElements() * inner;
+  });
+}
+
+/// Whether any of \p outs reads (through group members) a result of \p batch.
+bool readsAnyOf(const std::vector<const Value *> &outs, const std::vector<const Node *> &batch,
+                const std::unordered_map<const Value *, const Node *> &group) {
+  std::unordered_set<const Value *> targets, seen;
+  for (const Node *r : batch) targets.insert(r->result());
+  std::vector<const Value *> work(outs.begin(), outs.end());
+  while (!work.empty()) {
+    const Value *v = work.back();
+    work.pop_back();
+    if (targets.count(v)) return true;
+    if (!seen.insert(v).second) continue;
+    if (auto it = group.find(v); it != group.end())
+      for (const Value *op : it->second->operands()) work.push_back(op);
+  }
+  return false;
+}
+
 }  // namespace
+
+bool isContiguousReduce(const Node &n) {
+  return (n.kind() == OpKind::ReduceSum || n.kind() == OpKind::ReduceMax) &&
+         isContiguousReduction(n.operand(0)->shape(), n.attrsAs<ReduceAttrs>().axes);
+}
 
 bool sharesRows(const KernelSpec &k) {
   if (k.kind != KernelKind::Loop || k.root().type().numElements() == 0) return false;
@@ -261,9 +287,23 @@ void KernelEmitter::emitLoopBody(llvm::Value *begin, llvm::Value *end) {
     for (size_t s = 0; s + 1 < steps.size(); ++s) {
       const Node *n = steps[s].front();
       if (steps[s].size() == 1 && buffered.count(n) && !convRows.count(n) && batch(steps[s + 1]) &&
-          fillsInBatch(*n, steps[s + 1], d.shape, inner, inGroup_, stored))
+          reducesRows(steps[s + 1], d.shape, inner) && fillsInBatch(*n, steps[s + 1], d.shape, inGroup_, stored))
         fill[s + 1] = n;
     }
+    // The row's elements are stored by the loop of the last reductions when they do not
+    // read those reductions' results (softmax-xent: the gradient, beside the per-row
+    // loss terms), instead of in one more pass over the row. A store may then come
+    // before the reductions' loads of its element: row kernels are never written in
+    // place (their inputs are not inputsAligned).
+    const bool storeInLast =
+        !fullOuts.empty() && !steps.empty() && batch(steps.back()) && reducesRows(steps.back(), d.shape, inner) &&
+        !readsAnyOf(fullOuts, steps.back(), inGroup_) &&
+        std::none_of(k_.inputsAligned.begin(), k_.inputsAligned.end(), [](bool a) { return a; });
+    auto rowIndex = [&](llvm::Value *j) {
+      std::vector<llvm::Value *> all = dims, in = dimsOf(IrIndex{innerShape, {}, j});
+      all.insert(all.end(), in.begin(), in.end());
+      return IrIndex{d.shape, all, b_.CreateAdd(rowBase, j, "", true, true)};
+    };
     for (size_t s = 0; s < steps.size(); ++s) {
       const std::vector<const Node *> &step = steps[s];
       const Node *n = step.front();
@@ -272,19 +312,23 @@ void KernelEmitter::emitLoopBody(llvm::Value *begin, llvm::Value *end) {
         // The buffer filled here is computed once per element, stored, and read by the
         // reductions as that value (memo_) within the element's code.
         const Node *f = fill[s];
-        auto fillAt = [&](llvm::Value *j) {
-          llvm::Type *t = storageType(ctx(), f->type().dtype);
-          std::vector<llvm::Value *> all = dims, in = dimsOf(IrIndex{innerShape, {}, j});
-          all.insert(all.end(), in.begin(), in.end());
-          llvm::Value *v = generateNode(*f, IrIndex{d.shape, all, b_.CreateAdd(rowBase, j, "", true, true)});
-          b_.CreateStore(v, b_.CreateInBoundsGEP(t, bufferOf.at(f), j));
-          memo_[f->result()] = v;
+        const bool stores = storeInLast && s + 1 == steps.size();
+        auto perElement = [&](llvm::Value *j) {
+          const IrIndex at = rowIndex(j);
+          if (f) {
+            llvm::Type *t = storageType(ctx(), f->type().dtype);
+            llvm::Value *v = generateNode(*f, at);
+            b_.CreateStore(v, b_.CreateInBoundsGEP(t, bufferOf.at(f), j));
+            memo_[f->result()] = v;
+          }
+          if (stores) storeAll(fullOuts, [&](const Value *) { return at; }, false);
         };
         std::vector<llvm::Value *> vals =
             reduceContiguous(*this, step, outer, &step == prefetchStep && inner >= kReduceLanes
                                                      ? std::function<void(llvm::Value *)>(prefetchNext)
                                                      : std::function<void(llvm::Value *)>(),
-                             f ? std::function<void(llvm::Value *)>(fillAt) : std::function<void(llvm::Value *)>());
+                             f || stores ? std::function<void(llvm::Value *)>(perElement)
+                                         : std::function<void(llvm::Value *)>());
         if (f) {
           memo_.erase(f->result());
           rowBuf_[f->result()] = bufferOf.at(f);
@@ -323,7 +367,7 @@ void KernelEmitter::emitLoopBody(llvm::Value *begin, llvm::Value *end) {
         llvm::Value *lin = b_.CreateAdd(rowBase, j, "", true, true);
         storeAll(fullOuts, [&](const Value *) { return IrIndex{d.shape, all, lin}; }, false);
       }, "e");
-    } else if (!fullOuts.empty()) {
+    } else if (!fullOuts.empty() && !storeInLast) {
       std::function<void(size_t, llvm::Value *)> nest = [&](size_t dim, llvm::Value *lin) {
         if (dim == rank) {
           storeAll(fullOuts, [&](const Value *) { return IrIndex{d.shape, dims, lin}; }, false);
@@ -354,141 +398,6 @@ void KernelEmitter::emitLoopBody(llvm::Value *begin, llvm::Value *end) {
     columns = preReduceColumns(columnNodes, lo, hi);
     forLoop(lo, hi, rowBody, /*vectorize=*/pd == rank, "p");
   }, false, "colblock");
-}
-
-std::vector<const Node *> KernelEmitter::columnReductions() const {
-  std::vector<const Node *> out;
-  const LoopDomain &d = k_.domain;
-  // CPU only (a GPU thread runs one index; its stack is local memory), small chunks
-  // (the sums live on the stack), a one-dimensional parallel space.
-  if (lanes_ || flatBlock_ > 1 || target_.triple.find("nvptx") != std::string::npos || d.flat ||
-      d.parallelDims != 1 || k_.chunk > 4096)
-    return out;
-  for (const Node *n : k_.hoisted) {
-    if (n->kind() != OpKind::ReduceSum && n->kind() != OpKind::ReduceMax) continue;
-    const Value *x = n->operand(0);
-    if (x->shape().size() != 2 || n->attrsAs<ReduceAttrs>().axes != std::vector<int64_t>{0} ||
-        n->type().shape != Shape{d.shape[0]} || isContiguousReduce(*n))
-      continue;
-    // The operand must not read hoisted values (they are computed per index, later).
-    bool simple = true;
-    std::function<void(const Value *)> walk = [&](const Value *v) {
-      auto it = inGroup_.find(v);
-      if (it == inGroup_.end() || !simple) return;
-      if (std::find(k_.hoisted.begin(), k_.hoisted.end(), it->second) != k_.hoisted.end()) simple = false;
-      for (const Value *o : it->second->operands()) walk(o);
-    };
-    walk(x);
-    if (simple) out.push_back(n);
-  }
-  return out;
-}
-
-std::unordered_map<const Node *, llvm::AllocaInst *> KernelEmitter::preReduceColumns(
-    const std::vector<const Node *> &nodes, llvm::Value *begin, llvm::Value *end) {
-  std::unordered_map<const Node *, llvm::AllocaInst *> out;
-  for (const Node *n : nodes) {
-    const Value *x = n->operand(0);
-    const bool isMax = n->kind() == OpKind::ReduceMax;
-    const DType dt = x->dtype();
-    llvm::Type *t = storageType(ctx(), dt);
-    llvm::AllocaInst *buf = entryAlloca(llvm::ArrayType::get(t, static_cast<uint64_t>(k_.chunk)), "colsum");
-    auto at = [&](llvm::Value *j) { return b_.CreateInBoundsGEP(t, buf, b_.CreateSub(j, begin, "", true, true)); };
-    llvm::Constant *init = isMax ? lowestOf(ctx(), dt) : constantOf(ctx(), dt, 0.0);
-    forLoop(begin, end, [&](llvm::Value *j) { b_.CreateStore(init, at(j)); }, /*vectorize=*/true, "c0");
-    const int64_t rows = x->shape()[0];
-    forLoop(i64(0), i64(rows), [&](llvm::Value *r) {
-      forLoop(begin, end, [&](llvm::Value *j) {
-        llvm::Value *v = generate(x, IrIndex{x->shape(), {r, j}, nullptr});
-        llvm::Value *ops[] = {b_.CreateLoad(t, at(j)), v};
-        b_.CreateStore(scalar(isMax ? OpKind::Max : OpKind::Add, dt, ops), at(j));
-      }, /*vectorize=*/true, "cj");
-    }, false, "cr");
-    out[n] = buf;
-  }
-  return out;
-}
-
-std::vector<std::vector<const Node *>> KernelEmitter::rowSteps(const std::unordered_set<const Node *> &hoisted,
-                                                                const std::unordered_set<const Node *> &buffered) const {
-  // Level of a member: how many batches of row reductions must run before it can. A
-  // stored member (hoisted or buffered) of level L runs after the batches 0 .. L-1 and
-  // before batch L; the contiguous reductions of level L (and one length) are batch L.
-  // On a lane group (GPU) every member is its own step, in program order.
-  auto batched = [&](const Node *n) { return !lanes_ && hoisted.count(n) && isContiguousReduce(*n); };
-  auto lengthOf = [](const Node *n) { return n->operand(0)->type().numElements() / std::max<int64_t>(1, n->type().numElements()); };
-  std::unordered_map<const Node *, int> level;
-  int maxLevel = 0;
-  for (const Node *n : k_.nodes) {
-    int l = 0;
-    for (const Value *v : n->operands()) {
-      auto it = inGroup_.find(v);
-      if (it == inGroup_.end()) continue;
-      l = std::max(l, level.at(it->second) + (batched(it->second) ? 1 : 0));
-    }
-    level[n] = l;
-    maxLevel = std::max(maxLevel, l);
-  }
-  std::vector<std::vector<const Node *>> steps;
-  for (int l = 0; l <= maxLevel; ++l) {
-    for (const Node *n : k_.nodes)
-      if (level.at(n) == l && !batched(n) && (hoisted.count(n) || buffered.count(n))) steps.push_back({n});
-    std::vector<std::vector<const Node *>> batches;  // by reduced length, in program order
-    for (const Node *n : k_.nodes) {
-      if (level.at(n) != l || !batched(n)) continue;
-      auto same = std::find_if(batches.begin(), batches.end(),
-                               [&](const std::vector<const Node *> &b) { return lengthOf(b.front()) == lengthOf(n); });
-      if (same == batches.end()) batches.push_back({n});
-      else same->push_back(n);
-    }
-    steps.insert(steps.end(), batches.begin(), batches.end());
-  }
-  return steps;
-}
-
-void KernelEmitter::emitFlatBlock(llvm::Value *begin) {
-  const int64_t n = flatBlock_;
-  DL_ASSERT(!lanes_ && (n & (n - 1)) == 0, "a flat block is a power of two, one thread");
-  const int64_t extent = k_.domain.parallelExtent();
-  std::vector<llvm::Value *> at(static_cast<size_t>(n));
-  for (int64_t j = 0; j < n; ++j) at[static_cast<size_t>(j)] = j == 0 ? begin : b_.CreateAdd(begin, i64(j), "", true, true);
-  // Accesses of a buffer value's elements [begin, begin + n) as vectors of at most 16
-  // bytes: the buffer starts 16-byte aligned (device allocations, arena offsets that are
-  // multiples of kBufferAlignment) and begin is a multiple of n.
-  auto chunks = [&](const Value *v, const std::function<void(int64_t, llvm::FixedVectorType *, llvm::Value *, llvm::Align)> &f) {
-    llvm::Type *t = storageType(ctx(), v->dtype());
-    const int64_t bytes = static_cast<int64_t>(t->getPrimitiveSizeInBits() / 8);
-    const int64_t width = std::clamp<int64_t>(16 / bytes, 1, n);
-    for (int64_t j0 = 0; j0 < n; j0 += width)
-      f(j0, llvm::FixedVectorType::get(t, static_cast<unsigned>(width)),
-        b_.CreateInBoundsGEP(t, buffer(v), at[static_cast<size_t>(j0)]), llvm::Align(static_cast<uint64_t>(width * bytes)));
-  };
-  // 1. Loads: the block's elements of every full-size input, all issued before any
-  // arithmetic, so a thread waits on memory once per block. A read of the buffer at one
-  // of these indices (generate) takes the loaded element; others load as usual.
-  for (size_t i = 0; i < k_.inputs.size(); ++i) {
-    const Value *v = k_.inputs[i];
-    if (v->type().numElements() != extent || (i < k_.inputsAligned.size() && !k_.inputsAligned[i])) continue;
-    chunks(v, [&](int64_t j0, llvm::FixedVectorType *vt, llvm::Value *ptr, llvm::Align align) {
-      llvm::Value *x = b_.CreateAlignedLoad(vt, ptr, align, "block");
-      for (unsigned l = 0; l < vt->getNumElements(); ++l)
-        preloaded_[{v, at[static_cast<size_t>(j0 + l)]}] = b_.CreateExtractElement(x, l);
-    });
-  }
-  // 2. The outputs' elements, element by element (the per-element IR is unchanged).
-  std::vector<std::vector<llvm::Value *>> vals(k_.outputs.size());
-  for (int64_t j = 0; j < n; ++j)
-    for (size_t o = 0; o < k_.outputs.size(); ++o)
-      vals[o].push_back(generate(k_.outputs[o], IrIndex{k_.outputs[o]->shape(), {}, at[static_cast<size_t>(j)]}));
-  preloaded_.clear();
-  // 3. Stores, after every load of the block (in place outputs stay correct, as in
-  // emitLoopBody).
-  for (size_t o = 0; o < k_.outputs.size(); ++o)
-    chunks(k_.outputs[o], [&](int64_t j0, llvm::FixedVectorType *vt, llvm::Value *ptr, llvm::Align align) {
-      llvm::Value *x = llvm::PoisonValue::get(vt);
-      for (unsigned l = 0; l < vt->getNumElements(); ++l) x = b_.CreateInsertElement(x, vals[o][static_cast<size_t>(j0 + l)], l);
-      b_.CreateAlignedStore(x, ptr, align);
-    });
 }
 
 }  // namespace dlc::cg

@@ -185,6 +185,57 @@ TEST(ContiguousReduce, RowBufferIsFilledInTheReductionsLoop) {
   }
 }
 
+// The row's elements are stored by the loop of the row's last reductions when they do
+// not read those reductions' results (loop_kernel.cpp, storeInLast): softmax
+// cross-entropy's gradient is written beside its per-row loss terms, with no pass of its
+// own over the row. An output that reads the last reductions keeps its own loop. Both
+// equal the interpreter bit for bit on every target and thread count.
+TEST(ContiguousReduce, RowElementsAreStoredInTheLastReductionsLoop) {
+  for (bool readsLast : {false, true}) {
+    for (int64_t cols : {7, 37, 1000}) {
+      const std::string text = fmt::format(
+          "func @xent(%x: f32[5,{0}], %lab: i32[5]) -> (f32[5], f32[5,{0}]) {{\n"
+          "  %mx = reduce_max %x axes=[1] : f32[5]\n"
+          "  %mxb = broadcast %mx dims=[0] : f32[5,{0}]\n"
+          "  %d = sub %x, %mxb : f32[5,{0}]\n"
+          "  %e = exp %d : f32[5,{0}]\n"
+          "  %se = reduce_sum %e axes=[1] : f32[5]\n"
+          "  %ls = log %se : f32[5]\n"
+          "  %lsb = broadcast %ls dims=[0] : f32[5,{0}]\n"
+          "  %lp = sub %d, %lsb : f32[5,{0}]\n"
+          "  %oh = one_hot %lab : f32[5,{0}]\n"
+          "  %t = mul %oh, %lp : f32[5,{0}]\n"
+          "  %row = reduce_sum %t axes=[1] : f32[5]\n"
+          "  %p = exp %lp : f32[5,{0}]\n"
+          "  %g = sub %p, %oh : f32[5,{0}]\n"
+          "{1}"
+          "}}\n",
+          cols,
+          readsLast ? fmt::format("  %rowb = broadcast %row dims=[0] : f32[5,{0}]\n"
+                                  "  %out = mul %g, %rowb : f32[5,{0}]\n"
+                                  "  return %row, %out\n",
+                                  cols)
+                    : std::string("  return %row, %g\n"));
+      Expected<Module> m = parseModule(text, "xent.dlc");
+      ASSERT_TRUE(m) << m.error().str();
+      Expected<std::string> ir = emitKernels(*m->functions().front(), EmitKind::LlvmIR, CodegenOptions{});
+      ASSERT_TRUE(ir) << ir.error().str();
+      // The loop over the row's elements ("d1") exists only for the output that reads
+      // the last reductions.
+      EXPECT_EQ(ir->find("\nd1.loop") != std::string::npos, readsLast) << *ir;
+      Rng rng(static_cast<uint64_t>(cols) + (readsLast ? 7 : 0));
+      InputStyle style;
+      style.special = 0.05;
+      JitCase c;
+      c.label = fmt::format("row elements {} the last reductions, rows of {}", readsLast ? "after" : "with", cols);
+      c.fn = cloneFunction(*m->functions().front(), "xent");
+      HostTensor labels = HostTensor::fromVector<int32_t>({5}, {0, static_cast<int32_t>(cols) - 1, 3 % static_cast<int32_t>(cols), -1, static_cast<int32_t>(cols)});
+      c.inputs = {rng.tensor(f32({5, cols}), style), labels};
+      checkJitCase(c);
+    }
+  }
+}
+
 // Reductions over the first axis that a fused kernel over [N] reads once per index (a
 // bias gradient in its Adam update) are summed for a chunk of columns at once, rows
 // outer and columns inner (loop_kernel.cpp, preReduceColumns): each column keeps its
