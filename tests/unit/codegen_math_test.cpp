@@ -35,11 +35,20 @@ const MathCase kMathCases[] = {
     {OpKind::Sigmoid, kVectorSigmoidUlp, -90, 20},
 };
 
-/// Every 4096th bit pattern (all signs and exponents, NaNs, infinities, denormals) and
-/// 2^19 uniform samples of [lo, hi).
+/// Every 4096th bit pattern (all signs and exponents, NaNs, infinities, denormals),
+/// every float within 4096 ULP of exp's overflow and underflow bounds and of their
+/// negations (sigmoid's; the IR clamps just outside them and selects nothing), and 2^19
+/// uniform samples of [lo, hi).
 std::vector<float> sweep(double lo, double hi) {
   std::vector<float> v;
   for (uint64_t bits = 0; bits < (uint64_t{1} << 32); bits += 4096) v.push_back(std::bit_cast<float>(static_cast<uint32_t>(bits)));
+  for (double edge : {ApproxConst::kExpHi, ApproxConst::kExpLo, -ApproxConst::kExpHi, -ApproxConst::kExpLo}) {
+    const uint32_t at = std::bit_cast<uint32_t>(static_cast<float>(edge));
+    for (uint32_t d = 0; d <= 4096; ++d) {
+      v.push_back(std::bit_cast<float>(at + d));
+      v.push_back(std::bit_cast<float>(at - d));
+    }
+  }
   Rng r(3);
   for (int i = 0; i < (1 << 19); ++i) v.push_back(static_cast<float>(r.uniform(lo, hi)));
   for (float s : {0.0f, -0.0f, 1.0f, -1.0f, 0.625f, -0.625f, 88.72283935546875f, -103.97208404541015625f,
