@@ -21,9 +21,10 @@ Expected<std::string> emitKernels(const Function &f, EmitKind kind, const Codege
   for (const KernelSpec &k : plan.kernels) {
     auto [ctx, mod] = cg::newKernelModule(k.name, dl, target.triple);
     cg::emitKernel(*mod, k, k.name, target, opts);
-    out += fmt::format("\n; kernel {}: {} -> {}, parallel extent {} in chunks of {}{}{}\n", k.name,
+    out += fmt::format("\n; kernel {}: {} -> {}, parallel extent {} in chunks of {}{}{}{}\n", k.name,
                        k.root().mnemonic(), typeString(k.root().type()), k.domain.parallelExtent(), k.chunk,
-                       k.streamStores ? ", streaming stores" : "", k.prefetch ? ", prefetching" : "");
+                       k.streamStores ? ", streaming stores" : "", k.prefetch ? ", prefetching" : "",
+                       k.interleave > 1 ? fmt::format(", interleaved {}", k.interleave) : "");
     if (kind != EmitKind::LlvmIR) cg::optimizeModule(*mod, *tm, opts.optLevel, /*inlineFirst=*/true, cg::pipelineOf(k));
     if (kind == EmitKind::Assembly) {
       DL_TRY(std::string text, cg::emitAssembly(*mod, *tm));

@@ -174,7 +174,7 @@ llvm::Value *KernelEmitter::generate(const Value *v, const IrIndex &idx) {
 // --- Control flow ----------------------------------------------------------------------
 
 void KernelEmitter::forLoop(llvm::Value *lo, llvm::Value *hi, const std::function<void(llvm::Value *)> &body,
-                            bool vectorize, const llvm::Twine &name, bool unroll) {
+                            bool vectorize, const llvm::Twine &name, bool unroll, int interleave) {
   llvm::LLVMContext &c = ctx();
   const std::string base = name.str();
   llvm::BasicBlock *pre = b_.GetInsertBlock();
@@ -202,6 +202,9 @@ void KernelEmitter::forLoop(llvm::Value *lo, llvm::Value *hi, const std::functio
       llvm::Metadata *full = llvm::MDNode::get(c, {llvm::MDString::get(c, "llvm.loop.unroll.full")});
       ops.push_back(llvm::MDNode::get(c, {llvm::MDString::get(c, "llvm.loop.vectorize.followup_vectorized"), full}));
     }
+    if (interleave > 1)
+      ops.push_back(llvm::MDNode::get(c, {llvm::MDString::get(c, "llvm.loop.interleave.count"),
+                                          llvm::ConstantAsMetadata::get(b_.getInt32(static_cast<uint32_t>(interleave)))}));
     if (foldTails_)  // one masked vector loop: no vector epilogue, no scalar remainder
       ops.push_back(llvm::MDNode::get(c, {llvm::MDString::get(c, "llvm.loop.vectorize.predicate.enable"),
                                           llvm::ConstantAsMetadata::get(b_.getTrue())}));

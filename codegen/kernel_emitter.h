@@ -171,9 +171,10 @@ class KernelEmitter {
   /// llvm.loop.unroll.disable (a short constant trip count is then vectorized instead
   /// of fully unrolled first), and the vector loop then llvm.loop.unroll.full: a block
   /// of kReduceLanes lanes is 1, 2 or 4 vector iterations, unrolled whatever the body's
-  /// size, so that its accumulators can live in registers (llvm_support.cpp).
+  /// size, so that its accumulators can live in registers (llvm_support.cpp). With
+  /// \p vectorize and \p interleave > 1, llvm.loop.interleave.count too.
   void forLoop(llvm::Value *lo, llvm::Value *hi, const std::function<void(llvm::Value *)> &body,
-               bool vectorize = false, const llvm::Twine &name = "i", bool unroll = true);
+               bool vectorize = false, const llvm::Twine &name = "i", bool unroll = true, int interleave = 0);
   /// Nested loops over [0, extents[d]) for each d, outermost first; body gets the ivs.
   void forNest(const std::vector<int64_t> &extents,
                const std::function<void(const std::vector<llvm::Value *> &)> &body);

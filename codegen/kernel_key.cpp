@@ -121,6 +121,7 @@ std::string kernelKey(const KernelSpec &k) {
   kb.raw(static_cast<uint8_t>(k.gemmLoop));
   kb.raw(static_cast<uint8_t>(k.streamStores));
   kb.raw(static_cast<uint8_t>(k.prefetch));
+  kb.num(k.interleave);
   // A horizontal kernel: each part's own key, and which of the kernel's buffers it uses.
   kb.tag('p');
   kb.num(static_cast<int64_t>(k.parts.size()));

@@ -409,6 +409,7 @@ KernelPlanOptions gpuPlanOptions(KernelPlanOptions o) {
   o.gemmLoopEpilogue = false;
   o.streamStoreBytes = 0;
   o.prefetchBytes = 0;
+  o.flatInterleave = 0;
   return o;
 }
 
@@ -440,6 +441,16 @@ void decidePrefetch(KernelSpec &k, const KernelPlanOptions &opts) {
   k.prefetch = bytes >= opts.prefetchBytes;
 }
 
+/// Decides KernelSpec::interleave for a top-level flat Loop kernel: costly math over
+/// many elements.
+void decideInterleave(KernelSpec &k, const KernelPlanOptions &opts) {
+  if (opts.flatInterleave <= 1 || k.kind != KernelKind::Loop || !k.domain.flat ||
+      k.domain.parallelExtent() < opts.interleaveFrom)
+    return;
+  if (std::any_of(k.nodes.begin(), k.nodes.end(), [](const Node *n) { return hasTrait(n->kind(), kCostly); }))
+    k.interleave = opts.flatInterleave;
+}
+
 }  // namespace
 
 KernelPlan planKernels(const Function &f, const KernelPlanOptions &opts) {
@@ -460,6 +471,8 @@ KernelPlan planKernels(const Function &f, const KernelPlanOptions &opts) {
         plan.kernels.push_back(kernelOf(g));
         decideStreaming(plan.kernels.back(), opts);
         decidePrefetch(plan.kernels.back(), opts);
+    decideInterleave(plan.kernels.back(), opts);
+        decideInterleave(plan.kernels.back(), opts);
         continue;
       }
       // The parts keep their chunks (forced ones too); the horizontal kernel runs one
@@ -481,6 +494,7 @@ KernelPlan planKernels(const Function &f, const KernelPlanOptions &opts) {
     if (opts.forceChunk > 0) plan.kernels.back().chunk = opts.forceChunk;
     decideStreaming(plan.kernels.back(), opts);
     decidePrefetch(plan.kernels.back(), opts);
+    decideInterleave(plan.kernels.back(), opts);
   }
   return plan;
 }

@@ -128,6 +128,13 @@ struct KernelSpec {
   /// are streamed (loop_kernel.cpp, docs/codegen.md "Prefetching flat loops"). Results
   /// are unchanged.
   bool prefetch = false;
+  /// CPU flat Loop kernels with costly math (kCostly: exp, log, tanh, division, ...)
+  /// over at least KernelPlanOptions::interleaveFrom elements: the vector loop runs
+  /// this many vector iterations at once (llvm.loop.interleave.count; 0: LLVM's own
+  /// choice, which is 1 for such bodies), so that the long dependence chains of
+  /// independent elements overlap (flat_loop.cpp, docs/codegen.md "Interleaved flat
+  /// loops"). Each element is computed alone, as before: results are unchanged.
+  int interleave = 0;
 
   /// Horizontal kernels: the parts, each a complete Loop kernel. `nodes`, `inputs` and
   /// `outputs` are the union of theirs (a value two parts read is one input); an input is
@@ -176,6 +183,13 @@ struct KernelPlanOptions {
   /// twice the two cores' L2: smaller streams mostly hit the caches, where the
   /// prefetches would only take load slots. `dlc bench|emit --prefetch-from=MiB`.
   int64_t prefetchBytes = int64_t{8} << 20;
+  /// KernelSpec::interleave of flat kernels with costly math over at least
+  /// interleaveFrom elements; 0: LLVM's choice everywhere. The default, 8 vector
+  /// iterations, took W3's GELU backward from 6.8 to 5.3 ms (AVX-512; AVX2 10.3 to 7.2)
+  /// on the 2-core VM of BENCHMARKS.md, and smaller kernels are left alone for compile
+  /// time. `dlc bench|emit --interleave=N`.
+  int flatInterleave = 8;
+  int64_t interleaveFrom = int64_t{1} << 14;
 };
 
 /// Parallel indices of a streaming kernel's chunk are a multiple of this (16 f32, one

@@ -3,7 +3,7 @@
 // `--target-cpu`, `--target-features`, `--opt-level`, `--fast-math`, `--math` for the commands
 // that generate code (emit, run). Each command owns one CodegenFlags bound to its
 // SubCommand; toOptions() turns the parsed flags into CodegenOptions. PlanFlags:
-// `--stream-stores-from`, `--prefetch-from`, `--no-gemm-loop-epilogue`, the kernel
+// `--stream-stores-from`, `--prefetch-from`, `--interleave`, `--no-gemm-loop-epilogue`, the kernel
 // plan's choices that emit and bench expose for A/B measurements. DiskCacheFlags:
 // `--cache-dir`, `--no-disk-cache` and `--cache-stats` for the commands that keep
 // compiled kernels between runs (run, train).
@@ -81,6 +81,10 @@ class PlanFlags {
                                               KernelPlanOptions{}.prefetchBytes)),
                       llvm::cl::value_desc("MiB"), llvm::cl::init(KernelPlanOptions{}.prefetchBytes >> 20),
                       llvm::cl::sub(sub), llvm::cl::cat(dlcCategory())),
+        interleave_("interleave",
+                    llvm::cl::desc(interleaveText()), llvm::cl::value_desc("n"),
+                    llvm::cl::init(KernelPlanOptions{}.flatInterleave), llvm::cl::sub(sub),
+                    llvm::cl::cat(dlcCategory())),
         noGemmLoopEpilogue_("no-gemm-loop-epilogue",
                             llvm::cl::desc("Keep the loop kernels that read a GEMM's product (optimizer updates, "
                                            "ReLU masks) out of its epilogue (for A/B measurements)"),
@@ -91,12 +95,14 @@ class PlanFlags {
     for (const llvm::cl::opt<int64_t> *o : {&streamFrom_, &prefetchFrom_})
       if (*o < 0 || *o > (int64_t{1} << 30))
         return "--" + o->ArgStr.str() + " must be 0 (never) or a size in MiB up to 2^30";
+    if (interleave_ < 0 || interleave_ > 16) return "--interleave must be 0 (LLVM's choice) to 16";
     return "";
   }
   /// Sets the plan options these flags control (after check()).
   void apply(KernelPlanOptions &plan) const {
     plan.streamStoreBytes = streamFrom_ << 20;
     plan.prefetchBytes = prefetchFrom_ << 20;
+    plan.flatInterleave = interleave_;
     plan.gemmLoopEpilogue = !noGemmLoopEpilogue_;
   }
 
@@ -110,7 +116,16 @@ class PlanFlags {
     return texts.back()->c_str();
   }
 
+  static const char *interleaveText() {
+    static const std::string text = "Flat kernels with exp, log, tanh, division or square roots over at least " +
+                                    std::to_string(KernelPlanOptions{}.interleaveFrom) +
+                                    " elements run this many vector iterations at once (default " +
+                                    std::to_string(KernelPlanOptions{}.flatInterleave) + "; 0: LLVM's choice)";
+    return text.c_str();
+  }
+
   llvm::cl::opt<int64_t> streamFrom_, prefetchFrom_;
+  llvm::cl::opt<int> interleave_;
   llvm::cl::opt<bool> noGemmLoopEpilogue_;
 };
 

@@ -5,6 +5,8 @@
 // stores when a chunk starts on a vector boundary, and with ordinary stores otherwise.
 // KernelSpec::prefetch: flat loop kernels whose full-size streams add up to
 // KernelPlanOptions::prefetchBytes run in blocks that prefetch every stream ahead.
+// KernelSpec::interleave: flat loop kernels with costly math over at least
+// KernelPlanOptions::interleaveFrom elements run several vector iterations at once.
 // The tests lower the thresholds to a byte so that small functions take the paths: the
 // plan's decisions, the instructions they produce, and results bitwise equal to the
 // interpreter and to the plain loop -- at tail sizes, with chunks that start off a
@@ -111,23 +113,59 @@ TEST(Prefetch, EmitsPrefetchesAheadOfEveryStream) {
   EXPECT_EQ(plain->find("llvm.prefetch"), std::string::npos);
 }
 
+TEST(Interleave, PlanDecidesByCostAndSize) {
+  Module m = parseWorkload(geluText(4099, false), false);
+  const Function &gelu = *m.functions().front();
+  auto decided = [](const Function &f, KernelPlanOptions o) {
+    KernelPlan plan = planKernels(f, o);
+    EXPECT_EQ(plan.kernels.size(), 1u);
+    return plan.kernels.front().interleave;
+  };
+  EXPECT_EQ(decided(gelu, {.interleaveFrom = 4099}), KernelPlanOptions{}.flatInterleave);
+  EXPECT_EQ(decided(gelu, {.interleaveFrom = 4100}), 0);
+  EXPECT_EQ(decided(gelu, {.flatInterleave = 4, .interleaveFrom = 1}), 4);
+  EXPECT_EQ(decided(gelu, {.flatInterleave = 0, .interleaveFrom = 1}), 0);
+  EXPECT_EQ(decided(gelu, gpuPlanOptions({.interleaveFrom = 1})), 0);
+  EXPECT_EQ(decided(gelu, {}), 0);  // 4099 elements: below the default threshold
+  // Only costly math: a sum of products is left to LLVM at any size.
+  Expected<Module> cheap = parseModule(
+      "func @axpy(%x: f32[65536], %y: f32[65536]) -> f32[65536] {\n"
+      "  %a = mul %x, %y : f32[65536]\n  %b = add %a, %y : f32[65536]\n  return %b\n}\n",
+      "axpy.dlc");
+  ASSERT_TRUE(cheap) << cheap.error().str();
+  EXPECT_EQ(decided(*cheap->functions().front(), {.interleaveFrom = 1}), 0);
+}
+
+TEST(Interleave, EmitsTheInterleaveCount) {
+  Module m = parseWorkload(geluText(4099, false), false);
+  const Function &f = *m.functions().front();
+  Expected<std::string> ir = emitKernels(f, EmitKind::LlvmIR, CodegenOptions{}, {.interleaveFrom = 1});
+  ASSERT_TRUE(ir) << ir.error().str();
+  EXPECT_NE(ir->find(", interleaved 8"), std::string::npos) << *ir;
+  EXPECT_NE(ir->find("!{!\"llvm.loop.interleave.count\", i32 8}"), std::string::npos) << *ir;
+  Expected<std::string> plain = emitKernels(f, EmitKind::LlvmIR, CodegenOptions{}, {});
+  ASSERT_TRUE(plain) << plain.error().str();
+  EXPECT_EQ(plain->find("llvm.loop.interleave.count"), std::string::npos) << *plain;
+}
+
 /// Runs \p f on every test target, 1 and 2 threads, default and odd chunks, streaming,
-/// prefetching and neither, fused and unfused: all results equal the interpreter's bit
-/// for bit.
+/// prefetching and neither, interleaved or not, fused and unfused: all results equal
+/// the interpreter's bit for bit.
 void expectSameBits(const Function &f, const std::vector<HostTensor> &args) {
   Expected<std::vector<HostTensor>> want = interpret(f, args, InterpreterOptions{});
   ASSERT_TRUE(want) << want.error().str();
   for (const TestTarget &t : testTargets())
     for (bool fuse : {true, false})
       for (int threads : {1, 2})
-        // (chunk, streaming threshold, prefetch threshold): chunks of 5 start off a
-        // vector boundary, chunks of 333 inside a prefetch block.
-        for (auto [chunk, streamBytes, prefetchBytes] :
-             {std::tuple<int64_t, int64_t, int64_t>{0, 1, 0}, {5, 1, 0}, {0, 0, 1}, {333, 0, 1}, {0, 1, 1},
-              {333, 1, 1}, {5, 0, 0}}) {
-            SCOPED_TRACE(fmt::format("@{}, target {}, {}, {} thread(s), chunk {}, streaming {}, prefetching {}",
+        // (chunk, streaming threshold, prefetch threshold, interleave threshold): chunks
+        // of 5 start off a vector boundary, chunks of 333 inside a prefetch block.
+        for (auto [chunk, streamBytes, prefetchBytes, interleaveFrom] :
+             {std::tuple<int64_t, int64_t, int64_t, int64_t>{0, 1, 0, 1}, {5, 1, 0, 0}, {0, 0, 1, 0}, {333, 0, 1, 1},
+              {0, 1, 1, 1}, {333, 1, 1, 0}, {5, 0, 0, 1}, {0, 0, 0, 0}}) {
+            SCOPED_TRACE(fmt::format("@{}, target {}, {}, {} thread(s), chunk {}, streaming {}, prefetching {}, "
+                                     "interleaved {}",
                                      f.name(), t.name, fuse ? "fused" : "unfused", threads, chunk, streamBytes > 0,
-                                     prefetchBytes > 0));
+                                     prefetchBytes > 0, interleaveFrom > 0));
             ExecutableOptions o;
             o.codegen = t.opts;
             o.codegen.threads = threads;
@@ -136,6 +174,7 @@ void expectSameBits(const Function &f, const std::vector<HostTensor> &args) {
             o.plan.forceChunk = chunk;
             o.plan.streamStoreBytes = streamBytes;
             o.plan.prefetchBytes = prefetchBytes;
+            o.plan.interleaveFrom = interleaveFrom > 0 ? interleaveFrom : int64_t{1} << 40;
             std::vector<HostTensor> got = compileAndRun(f, args, o);
             ASSERT_EQ(got.size(), want->size());
             for (size_t r = 0; r < got.size(); ++r)
