@@ -184,7 +184,7 @@ struct KernelPlanOptions {
   /// prefetches would only take load slots. `dlc bench|emit --prefetch-from=MiB`.
   int64_t prefetchBytes = int64_t{8} << 20;
   /// KernelSpec::interleave of flat kernels with costly math over at least
-  /// interleaveFrom elements; 0: LLVM's choice everywhere. The default, 8 vector
+  /// interleaveFrom elements; 0 or 1: LLVM's choice everywhere. The default, 8 vector
   /// iterations, took W3's GELU backward from 6.8 to 5.3 ms (AVX-512; AVX2 10.3 to 7.2)
   /// on the 2-core VM of BENCHMARKS.md, and smaller kernels are left alone for compile
   /// time. `dlc bench|emit --interleave=N`.

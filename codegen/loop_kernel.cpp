@@ -41,12 +41,10 @@ void splitOutputs(const KernelSpec &k, std::vector<const Value *> &rowOuts, std:
   }
 }
 
-
 /// Whether row buffer \p n can be filled inside the loop of the reductions \p batch
 /// that follow it (reducesRows): each reads n only at its own element, through
-/// elementwise ops of the domain's shape. Members
-/// in \p stored (hoisted row values, filled buffers) end a path: they are read from
-/// registers or memory, not generated.
+/// elementwise ops of the domain's shape. Members in \p stored (hoisted row values,
+/// filled buffers) end a path: they are read from registers or memory, not generated.
 bool fillsInBatch(const Node &n, const std::vector<const Node *> &batch, const Shape &domain,
                   const std::unordered_map<const Value *, const Node *> &group,
                   const std::unordered_set<const Node *> &stored) {
