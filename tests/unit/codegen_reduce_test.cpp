@@ -172,7 +172,9 @@ TEST(ContiguousReduce, RowBufferIsFilledInTheReductionsLoop) {
       // reductions sharing a loop kept a stack array before this change too.
       Expected<std::string> opt = emitKernels(*m->functions().front(), EmitKind::LlvmOptimized, t.opts);
       ASSERT_TRUE(opt) << opt.error().str();
-      if (cols >= 16 && t.name != "generic") EXPECT_EQ(opt->find("alloca [16 x float]"), std::string::npos) << t.name << ":\n" << *opt;
+      if (cols >= 16 && t.name != "generic") {
+        EXPECT_EQ(opt->find("alloca [16 x float]"), std::string::npos) << t.name << ":\n" << *opt;
+      }
     }
     Rng rng(static_cast<uint64_t>(cols) + 100);
     InputStyle style;
