@@ -217,12 +217,12 @@ std::vector<llvm::Value *> reduceContiguous(KernelEmitter &e, const std::vector<
       if (perBlock) perBlock(first);
       e.forLoop(e.i64(0), e.i64(kReduceLanes), [&](llvm::Value *l) {
         accumulateAll(b.CreateAdd(first, l, "", true, true), l);
-      }, /*vectorize=*/true, "lane", /*unroll=*/false);
+      }, /*vectorize=*/true, "lane", {.unroll = false});
     }, /*vectorize=*/false, "blk");
   if (rest > 0)
     e.forLoop(e.i64(0), e.i64(rest), [&](llvm::Value *l) {
       accumulateAll(b.CreateAdd(e.i64(blocks * kReduceLanes), l, "", true, true), l);
-    }, /*vectorize=*/true, "tail", /*unroll=*/false);
+    }, /*vectorize=*/true, "tail", {.unroll = false});
   // The tree: a_l = combine(a_l, a_{l+w}) for w = 8, 4, 2, 1.
   std::vector<llvm::Value *> out;
   for (const Red &r : rs) {

@@ -71,7 +71,7 @@ bool KernelEmitter::emitPrefetchedFlatLoop(llvm::Value *begin, llvm::Value *end,
                             b_.getInt32(3), b_.getInt32(1)});
     }
     forLoop(i64(0), i64(kPrefetchBlock), [&](llvm::Value *j) { body(b_.CreateAdd(lo, j, "", true, true)); },
-            /*vectorize=*/true, "i", true, k_.interleave);
+            /*vectorize=*/true, "i", {.interleave = k_.interleave});
   }, false, "pf");
   forLoop(b_.CreateAdd(begin, b_.CreateMul(full, i64(kPrefetchBlock))), end, body, /*vectorize=*/true);
   return true;
@@ -84,7 +84,7 @@ bool KernelEmitter::streams() const {
 
 void KernelEmitter::emitFlatLoop(llvm::Value *begin, llvm::Value *end,
                                  const std::function<void(llvm::Value *)> &element) {
-  auto loop = [&](llvm::Value *from) { forLoop(from, end, element, /*vectorize=*/true, "i", true, k_.interleave); };
+  auto loop = [&](llvm::Value *from) { forLoop(from, end, element, /*vectorize=*/true, "i", {.interleave = k_.interleave}); };
   if (!streams()) {
     if (!emitPrefetchedFlatLoop(begin, end, element, /*outputs=*/true)) loop(begin);
     return;

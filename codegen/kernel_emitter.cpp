@@ -174,7 +174,7 @@ llvm::Value *KernelEmitter::generate(const Value *v, const IrIndex &idx) {
 // --- Control flow ----------------------------------------------------------------------
 
 void KernelEmitter::forLoop(llvm::Value *lo, llvm::Value *hi, const std::function<void(llvm::Value *)> &body,
-                            bool vectorize, const llvm::Twine &name, bool unroll, int interleave) {
+                            bool vectorize, const llvm::Twine &name, const LoopHints &hints) {
   llvm::LLVMContext &c = ctx();
   const std::string base = name.str();
   llvm::BasicBlock *pre = b_.GetInsertBlock();
@@ -197,15 +197,18 @@ void KernelEmitter::forLoop(llvm::Value *lo, llvm::Value *hi, const std::functio
     llvm::Metadata *enable[] = {llvm::MDString::get(c, "llvm.loop.vectorize.enable"),
                                 llvm::ConstantAsMetadata::get(b_.getTrue())};
     std::vector<llvm::Metadata *> ops = {nullptr, llvm::MDNode::get(c, enable)};
-    if (!unroll) {
+    auto count = [&](const char *key, int n) {
+      ops.push_back(llvm::MDNode::get(c, {llvm::MDString::get(c, key),
+                                          llvm::ConstantAsMetadata::get(b_.getInt32(static_cast<uint32_t>(n)))}));
+    };
+    if (!hints.unroll) {
       ops.push_back(llvm::MDNode::get(c, {llvm::MDString::get(c, "llvm.loop.unroll.disable")}));
       llvm::Metadata *full = llvm::MDNode::get(c, {llvm::MDString::get(c, "llvm.loop.unroll.full")});
       ops.push_back(llvm::MDNode::get(c, {llvm::MDString::get(c, "llvm.loop.vectorize.followup_vectorized"), full}));
     }
-    if (interleave > 1)
-      ops.push_back(llvm::MDNode::get(c, {llvm::MDString::get(c, "llvm.loop.interleave.count"),
-                                          llvm::ConstantAsMetadata::get(b_.getInt32(static_cast<uint32_t>(interleave)))}));
-    if (foldTails_)  // one masked vector loop: no vector epilogue, no scalar remainder
+    if (hints.interleave > 1) count("llvm.loop.interleave.count", hints.interleave);
+    if (hints.width > 0) count("llvm.loop.vectorize.width", hints.width);
+    if (foldTails_ || hints.foldTail)  // one masked vector loop: no vector epilogue, no scalar remainder
       ops.push_back(llvm::MDNode::get(c, {llvm::MDString::get(c, "llvm.loop.vectorize.predicate.enable"),
                                           llvm::ConstantAsMetadata::get(b_.getTrue())}));
     llvm::MDNode *loopId = llvm::MDNode::getDistinct(c, ops);

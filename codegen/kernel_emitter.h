@@ -106,6 +106,23 @@ bool sharesRows(const KernelSpec &k);
 /// A reduce_sum or reduce_max over contiguous elements (ir/reduce_order.h).
 bool isContiguousReduce(const Node &n);
 
+/// How a vectorized KernelEmitter::forLoop asks LLVM's vectorizer (loop metadata).
+struct LoopHints {
+  /// false: llvm.loop.unroll.disable (a short constant trip count is vectorized
+  /// instead of fully unrolled first), and the vector loop then llvm.loop.unroll.full:
+  /// a block of kReduceLanes lanes is 1, 2 or 4 vector iterations, unrolled whatever
+  /// the body's size, so that its accumulators can live in registers
+  /// (llvm_support.cpp).
+  bool unroll = true;
+  /// > 1: llvm.loop.interleave.count (vector iterations at once).
+  int interleave = 0;
+  /// > 0: llvm.loop.vectorize.width (lanes), instead of the target's full width.
+  int width = 0;
+  /// llvm.loop.vectorize.predicate.enable: the tail is a masked vector iteration
+  /// (also for every loop under setFoldTails).
+  bool foldTail = false;
+};
+
 /// Emits one kernel into a module.
 class KernelEmitter {
  public:
@@ -167,14 +184,9 @@ class KernelEmitter {
 
   /// `for (iv = lo; iv < hi; ++iv) body(iv)`, as a guarded rotated loop. With
   /// \p vectorize, and if the body emitted no loop of its own, the latch carries
-  /// llvm.loop.vectorize.enable; with \p vectorize and not \p unroll also
-  /// llvm.loop.unroll.disable (a short constant trip count is then vectorized instead
-  /// of fully unrolled first), and the vector loop then llvm.loop.unroll.full: a block
-  /// of kReduceLanes lanes is 1, 2 or 4 vector iterations, unrolled whatever the body's
-  /// size, so that its accumulators can live in registers (llvm_support.cpp). With
-  /// \p vectorize and \p interleave > 1, llvm.loop.interleave.count too.
+  /// llvm.loop.vectorize.enable and \p hints.
   void forLoop(llvm::Value *lo, llvm::Value *hi, const std::function<void(llvm::Value *)> &body,
-               bool vectorize = false, const llvm::Twine &name = "i", bool unroll = true, int interleave = 0);
+               bool vectorize = false, const llvm::Twine &name = "i", const LoopHints &hints = {});
   /// Nested loops over [0, extents[d]) for each d, outermost first; body gets the ivs.
   void forNest(const std::vector<int64_t> &extents,
                const std::function<void(const std::vector<llvm::Value *> &)> &body);
