@@ -225,9 +225,11 @@ class KernelEmitter {
   /// per member, or several contiguous row reductions run in one loop (CPU).
   std::vector<std::vector<const Node *>> rowSteps(const std::unordered_set<const Node *> &hoisted,
                                                   const std::unordered_set<const Node *> &buffered) const;
-  /// The hoisted column reductions of a Loop kernel over [N] (reduce over axis 0 of an
-  /// [R, N] operand) computed for a chunk of columns at once (loop_kernel.cpp), and their
-  /// sums over columns [begin, end) (at most a chunk), each into a stack array.
+  /// The hoisted column reductions of a Loop kernel over [N] (every axis of the
+  /// operand reduced but one of extent N: a bias gradient over [R, N]'s rows or over
+  /// [B, N, H, W] but the channels) computed for a chunk of columns at once
+  /// (row_steps.cpp), and their sums over columns [begin, end) (at most a chunk), each
+  /// into a stack array.
   std::vector<const Node *> columnReductions() const;
   std::unordered_map<const Node *, llvm::AllocaInst *> preReduceColumns(const std::vector<const Node *> &nodes,
                                                                         llvm::Value *begin, llvm::Value *end);

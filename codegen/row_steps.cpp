@@ -2,8 +2,8 @@
 //
 // For a row domain (loop_kernel.cpp): rowSteps, the order in which a row's hoisted row
 // values, row buffers and batches of contiguous row reductions are computed; and the
-// column reductions (a bias gradient in its Adam update) that a chunk of parallel
-// indices sums up front, rows outer and columns inner.
+// column reductions (a bias gradient in its optimizer update) that a chunk of parallel
+// indices sums up front, the reduced axes outer and the chunk's columns inner.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/kernel_emitter.h"
@@ -23,9 +23,12 @@ std::vector<const Node *> KernelEmitter::columnReductions() const {
     return out;
   for (const Node *n : k_.hoisted) {
     if (n->kind() != OpKind::ReduceSum && n->kind() != OpKind::ReduceMax) continue;
+    // Every axis of the operand but one is reduced (a bias gradient: [R, N] over the
+    // rows, or a convolution's [N, C, H, W] over all but the channels), and the kept
+    // one is the kernel's parallel index.
     const Value *x = n->operand(0);
-    if (x->shape().size() != 2 || n->attrsAs<ReduceAttrs>().axes != std::vector<int64_t>{0} ||
-        n->type().shape != Shape{d.shape[0]} || isContiguousReduce(*n))
+    const std::vector<int64_t> &axes = n->attrsAs<ReduceAttrs>().axes;
+    if (axes.size() + 1 != x->shape().size() || n->type().shape != Shape{d.shape[0]} || isContiguousReduce(*n))
       continue;
     // The operand must not read hoisted values (they are computed per index, later).
     bool simple = true;
@@ -53,14 +56,25 @@ std::unordered_map<const Node *, llvm::AllocaInst *> KernelEmitter::preReduceCol
     auto at = [&](llvm::Value *j) { return b_.CreateInBoundsGEP(t, buf, b_.CreateSub(j, begin, "", true, true)); };
     llvm::Constant *init = isMax ? lowestOf(ctx(), dt) : constantOf(ctx(), dt, 0.0);
     forLoop(begin, end, [&](llvm::Value *j) { b_.CreateStore(init, at(j)); }, /*vectorize=*/true, "c0");
-    const int64_t rows = x->shape()[0];
-    forLoop(i64(0), i64(rows), [&](llvm::Value *r) {
+    // The reduced axes in row-major order (the sequential order of generateReduce),
+    // outer; the kept axis, this chunk's columns, inner and vectorized (a strided gather
+    // when the kept axis is not the last).
+    const std::vector<int64_t> &axes = n->attrsAs<ReduceAttrs>().axes;
+    std::vector<bool> reduced(x->shape().size(), false);
+    std::vector<int64_t> extents;
+    for (int64_t a : axes) {
+      reduced[static_cast<size_t>(a)] = true;
+      extents.push_back(x->shape()[static_cast<size_t>(a)]);
+    }
+    forNest(extents, [&](const std::vector<llvm::Value *> &ivs) {
       forLoop(begin, end, [&](llvm::Value *j) {
-        llvm::Value *v = generate(x, IrIndex{x->shape(), {r, j}, nullptr});
+        std::vector<llvm::Value *> xd;
+        for (size_t dim = 0, r = 0; dim < reduced.size(); ++dim) xd.push_back(reduced[dim] ? ivs[r++] : j);
+        llvm::Value *v = generate(x, IrIndex{x->shape(), xd, nullptr});
         llvm::Value *ops[] = {b_.CreateLoad(t, at(j)), v};
         b_.CreateStore(scalar(isMax ? OpKind::Max : OpKind::Add, dt, ops), at(j));
       }, /*vectorize=*/true, "cj");
-    }, false, "cr");
+    });
     out[n] = buf;
   }
   return out;
