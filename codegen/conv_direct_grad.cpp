@@ -301,7 +301,8 @@ void emitDirectMaxPoolGrad(KernelEmitter &e, const Node &n, llvm::Value *begin, 
   };
   // Few windows per row (W2's 14 and 7) leave a 16-lane loop without a full vector
   // iteration, so the windows ran scalar: on AVX-512 a row is one or two masked
-  // iterations of 8 windows instead (W2's two pool gradients 1.23 + 0.56 -> 0.84 + 0.36 ms).
+  // iterations of 8 windows instead (W2's two pool gradients 1.35-1.41 + 0.57-0.59 ms ->
+  // 0.73-0.90 + 0.32-0.41, docs/codegen.md).
   const int lanes = static_cast<int>(e.target().vectorBits / 32);
   LoopHints rowHints;
   if (OW < lanes && lanes >= 16) rowHints = {.width = 8, .foldTail = true};
