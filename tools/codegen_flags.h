@@ -117,7 +117,7 @@ class PlanFlags {
   }
 
   static const char *interleaveText() {
-    static const std::string text = "Flat kernels with exp, log, tanh, division or square roots over at least " +
+    static const std::string text = "Flat kernels with exp, log, tanh, sigmoid, div, sqrt, rsqrt or pow over at least " +
                                     std::to_string(KernelPlanOptions{}.interleaveFrom) +
                                     " elements run this many vector iterations at once (default " +
                                     std::to_string(KernelPlanOptions{}.flatInterleave) + "; 0 or 1: LLVM's choice)";
