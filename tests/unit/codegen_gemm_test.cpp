@@ -67,7 +67,7 @@ TEST(CodegenGemm, TiledAndKBlockedShapesMatchInterpreter) {
     int64_t m, n, k;
   };
   const S shapes[] = {{197, 45, 300}, {50, 530, 70}, {128, 300, 520}, {7, 1025, 33}, {130, 10, 600}, {13, 40, 1024},
-                      {25, 70, 2048}};
+                      {25, 70, 2048}, {97, 13, 500}};
   int i = 0;
   for (const S &s : shapes)
     for (bool ta : {false, true})
@@ -131,6 +131,12 @@ TEST(CodegenGemm, TilingDependsOnShapesOnly) {
   EXPECT_EQ(narrow.numTiles(), 2);
   EXPECT_EQ(narrow.tileM, 64);
   EXPECT_EQ(planGemmTiling(1, 256, 10, 512).tileM, 64);
+  // One vector of columns keeps K in one block while its packed B fits a normal panel's
+  // 32 KiB (K <= 512): no round trips of C.
+  EXPECT_EQ(narrow.kBlocks, 1);
+  EXPECT_EQ(planGemmTiling(1, 128, 16, 512).kBlocks, 1);
+  EXPECT_EQ(planGemmTiling(1, 128, 10, 513).kBlocks, 5);
+  EXPECT_EQ(planGemmTiling(1, 128, 17, 512).kBlocks, 4);
   // No odd handful of tiles (3 tiles on 2 threads leave one idle a third of the time).
   for (auto [m, n, k] : {std::array<int64_t, 3>{512, 512, 128}, {512, 784, 128}, {1024, 1024, 1024}, {600, 200, 300}}) {
     GemmTiling t = planGemmTiling(1, m, n, k);
