@@ -207,7 +207,7 @@ class KernelEmitter {
 
  private:
   llvm::Value *generateNode(const Node &n, const IrIndex &idx);
-  /// The body of a Loop kernel, and its GPU flat blocks (loop_kernel.cpp).
+  /// The body of a Loop kernel (loop_kernel.cpp), and its GPU flat blocks (flat_loop.cpp).
   void emitLoopBody(llvm::Value *begin, llvm::Value *end);
   void emitFlatBlock(llvm::Value *begin);
   /// The CPU loop of a flat kernel over [begin, end); \p element computes and stores the

@@ -177,6 +177,13 @@ bool isGemmKernel(const KernelSpec &k) {
   return k.kind == KernelKind::MatMul && k.matmul().kind() == OpKind::MatMul && k.matmul().type().dtype == DType::F32;
 }
 
+bool isColumnReduction(const Node &n) {
+  if (n.kind() != OpKind::ReduceSum && n.kind() != OpKind::ReduceMax) return false;
+  const std::vector<int64_t> &axes = n.attrsAs<ReduceAttrs>().axes;
+  const Shape &x = n.operand(0)->shape();
+  return axes.size() + 1 == x.size() && !isContiguousReduction(x, axes);
+}
+
 KernelSpec makeNodeKernel(const Node &n, size_t nodeIndex, bool directConv) {
   KernelSpec k;
   k.name = fmt::format("{}_{}", n.mnemonic(), nodeIndex);
@@ -309,15 +316,11 @@ KernelSpec makeFusedKernel(const FusionGroup &g) {
   const int64_t unitWork = std::max<int64_t>(1, k.domain.innerExtent()) * static_cast<int64_t>(g.nodes.size()) +
                            reduceWork * 4;
   k.chunk = std::max<int64_t>(1, kTargetChunkWork / unitWork);
-  // Column reductions (a bias gradient over all axes but its own, row_steps.cpp) are
-  // vectorized across a chunk's columns: a chunk of one channel ran its 50,000-element
-  // chain as scalar additions (W2's conv1 bias, 0.86 ms for the horizontal kernel).
+  // Column reductions are vectorized across a chunk's columns: a chunk of one channel ran
+  // its 50,000-element chain as scalar additions (W2's conv1 bias, 0.86 ms for the
+  // horizontal kernel).
   if (!flat && g.parallelDims == 1 &&
-      std::any_of(k.hoisted.begin(), k.hoisted.end(), [&](const Node *n) {
-        if (n->kind() != OpKind::ReduceSum && n->kind() != OpKind::ReduceMax) return false;
-        const std::vector<int64_t> &axes = n->attrsAs<ReduceAttrs>().axes;
-        return !isContiguousReduction(n->operand(0)->shape(), axes) && axes.size() + 1 == n->operand(0)->shape().size();
-      }))
+      std::any_of(k.hoisted.begin(), k.hoisted.end(), [](const Node *n) { return isColumnReduction(*n); }))
     k.chunk = std::max(k.chunk, kColumnChunk);
   // Row kernels prefetch the next row during a row's reductions (loop_kernel.cpp):
   // several rows per chunk, so that the next row is mostly this thread's own.

@@ -77,7 +77,7 @@ void dropVectorizedLoopIds(llvm::Function &f) {
         t->setMetadata(llvm::LLVMContext::MD_loop, nullptr);
 }
 
-/// Streaming stores (KernelSpec::streamStores, loop_kernel.cpp): in a function marked
+/// Streaming stores (KernelSpec::streamStores, flat_loop.cpp): in a function marked
 /// kStreamStoresAttr, every vector store of 16 bytes or more whose address LLVM proves
 /// aligned to its size (from the alignment assumptions of the kernel's streaming loop,
 /// through the vectorized induction) gets !nontemporal, which x86 lowers to vmovntps.

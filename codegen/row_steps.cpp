@@ -22,14 +22,9 @@ std::vector<const Node *> KernelEmitter::columnReductions() const {
       d.parallelDims != 1 || k_.chunk > 4096)
     return out;
   for (const Node *n : k_.hoisted) {
-    if (n->kind() != OpKind::ReduceSum && n->kind() != OpKind::ReduceMax) continue;
-    // Every axis of the operand but one is reduced (a bias gradient: [R, N] over the
-    // rows, or a convolution's [N, C, H, W] over all but the channels), and the kept
-    // one is the kernel's parallel index.
+    // The kept axis is the kernel's parallel index.
+    if (!isColumnReduction(*n) || n->type().shape != Shape{d.shape[0]}) continue;
     const Value *x = n->operand(0);
-    const std::vector<int64_t> &axes = n->attrsAs<ReduceAttrs>().axes;
-    if (axes.size() + 1 != x->shape().size() || n->type().shape != Shape{d.shape[0]} || isContiguousReduce(*n))
-      continue;
     // The operand must not read hoisted values (they are computed per index, later).
     bool simple = true;
     std::function<void(const Value *)> walk = [&](const Value *v) {

@@ -21,6 +21,24 @@
 namespace dlc::test {
 namespace {
 
+/// Inputs with NaN, infinities, +-0, denormals and extremes in 5 % of the floats.
+InputStyle withSpecials() {
+  InputStyle style;
+  style.special = 0.05;
+  return style;
+}
+
+/// Runs the first function of \p m on \p inputs on every target and thread count
+/// against the interpreter (checkJitCase).
+void checkFirstFunction(const Module &m, std::string label, std::vector<HostTensor> inputs) {
+  const Function &f = *m.functions().front();
+  JitCase c;
+  c.label = std::move(label);
+  c.fn = cloneFunction(f, f.name());
+  c.inputs = std::move(inputs);
+  checkJitCase(c);
+}
+
 TEST(ContiguousReduce, Predicate) {
   const Shape s{4, 5, 1, 6};
   EXPECT_TRUE(isContiguousReduction(s, std::vector<int64_t>{3}));
@@ -97,7 +115,7 @@ TEST(ContiguousReduce, VectorizesAtFullWidth) {
 }
 
 // Several row reductions of one fused kernel that do not read each other run in one
-// loop (loop_kernel.cpp, rowSteps): each keeps its own 16 accumulators and order, so
+// loop (row_steps.cpp, rowSteps): each keeps its own 16 accumulators and order, so
 // the results still equal the interpreter's bit for bit, with NaN, infinities and
 // a tail (rows of 37), on every target and thread count.
 TEST(ContiguousReduce, IndependentRowReductionsShareOneLoop) {
@@ -128,13 +146,8 @@ TEST(ContiguousReduce, IndependentRowReductionsShareOneLoop) {
     for (size_t at = ir->find("\nblk.loop"); at != std::string::npos; at = ir->find("\nblk.loop", at + 1)) ++loops;
     EXPECT_EQ(loops, cols >= 16 ? 2u : 0u) << *ir;
     Rng rng(static_cast<uint64_t>(cols));
-    InputStyle style;
-    style.special = 0.05;
-    JitCase c;
-    c.label = fmt::format("independent row reductions over {}", cols);
-    c.fn = cloneFunction(*m->functions().front(), "rows");
-    c.inputs = {rng.tensor(f32({5, cols}), style), rng.tensor(f32({5, cols}), style)};
-    checkJitCase(c);
+    checkFirstFunction(*m, fmt::format("independent row reductions over {}", cols),
+                       {rng.tensor(f32({5, cols}), withSpecials()), rng.tensor(f32({5, cols}), withSpecials())});
   }
 }
 
@@ -178,13 +191,8 @@ TEST(ContiguousReduce, RowBufferIsFilledInTheReductionsLoop) {
       }
     }
     Rng rng(static_cast<uint64_t>(cols) + 100);
-    InputStyle style;
-    style.special = 0.05;
-    JitCase c;
-    c.label = fmt::format("row buffer filled in the reductions' loop, rows of {}", cols);
-    c.fn = cloneFunction(*m->functions().front(), "rows");
-    c.inputs = {rng.tensor(f32({5, cols}), style), rng.tensor(f32({5, cols}), style)};
-    checkJitCase(c);
+    checkFirstFunction(*m, fmt::format("row buffer filled in the reductions' loop, rows of {}", cols),
+                       {rng.tensor(f32({5, cols}), withSpecials()), rng.tensor(f32({5, cols}), withSpecials())});
   }
 }
 
@@ -227,21 +235,19 @@ TEST(ContiguousReduce, RowElementsAreStoredInTheLastReductionsLoop) {
       // the last reductions.
       EXPECT_EQ(ir->find("\nd1.loop") != std::string::npos, readsLast) << *ir;
       Rng rng(static_cast<uint64_t>(cols) + (readsLast ? 7 : 0));
-      InputStyle style;
-      style.special = 0.05;
-      JitCase c;
-      c.label = fmt::format("row elements {} the last reductions, rows of {}", readsLast ? "after" : "with", cols);
-      c.fn = cloneFunction(*m->functions().front(), "xent");
-      HostTensor labels = HostTensor::fromVector<int32_t>({5}, {0, static_cast<int32_t>(cols) - 1, 3 % static_cast<int32_t>(cols), -1, static_cast<int32_t>(cols)});
-      c.inputs = {rng.tensor(f32({5, cols}), style), labels};
-      checkJitCase(c);
+      // In range at both ends, and out of range below and above (an all-zero row).
+      const int32_t c32 = static_cast<int32_t>(cols);
+      HostTensor labels = HostTensor::fromVector<int32_t>({5}, {0, c32 - 1, 3 % c32, -1, c32});
+      checkFirstFunction(*m,
+                         fmt::format("row elements {} the last reductions, rows of {}", readsLast ? "after" : "with", cols),
+                         {rng.tensor(f32({5, cols}), withSpecials()), labels});
     }
   }
 }
 
 // Reductions over the first axis that a fused kernel over [N] reads once per index (a
 // bias gradient in its Adam update) are summed for a chunk of columns at once, rows
-// outer and columns inner (loop_kernel.cpp, preReduceColumns): each column keeps its
+// outer and columns inner (row_steps.cpp, preReduceColumns): each column keeps its
 // sequential chain, so the results equal the interpreter's bit for bit (NaN, infinities,
 // -0 included), on every target, for one chunk, several (1 thread: the whole range in
 // one call) and tiny ones (2 threads).
@@ -262,13 +268,8 @@ TEST(ColumnReduce, ChunkOfColumnsKeepsEachColumnsChain) {
     ASSERT_TRUE(ir) << ir.error().str();
     EXPECT_NE(ir->find("%colsum"), std::string::npos) << *ir;
     Rng rng(static_cast<uint64_t>(cols) + 7);
-    InputStyle style;
-    style.special = 0.05;
-    JitCase c;
-    c.label = fmt::format("column reductions over {}", cols);
-    c.fn = cloneFunction(*m->functions().front(), "cols");
-    c.inputs = {rng.tensor(f32({37, cols}), style), rng.tensor(f32({cols}), style)};
-    checkJitCase(c);
+    checkFirstFunction(*m, fmt::format("column reductions over {}", cols),
+                       {rng.tensor(f32({37, cols}), withSpecials()), rng.tensor(f32({cols}), withSpecials())});
   }
 }
 
@@ -302,18 +303,14 @@ TEST(ColumnReduce, AllAxesButOneKeepEachChannelsChain) {
     ASSERT_TRUE(ir) << ir.error().str();
     EXPECT_NE(ir->find("%colsum"), std::string::npos) << *ir;
     Rng rng(static_cast<uint64_t>(channels) + 11);
-    InputStyle style;
-    style.special = 0.05;
-    JitCase c;
-    c.label = fmt::format("bias gradient over {} channels", channels);
-    c.fn = cloneFunction(*m->functions().front(), "bias");
-    c.inputs = {rng.tensor(f32({3, channels, 5, 7}), style), rng.tensor(f32({channels}), style)};
+    std::vector<HostTensor> inputs = {rng.tensor(f32({3, channels, 5, 7}), withSpecials()),
+                                      rng.tensor(f32({channels}), withSpecials())};
     int infinities = 0;
-    for (HostTensor &t : c.inputs)
+    for (HostTensor &t : inputs)
       for (float &v : t.data<float>())
         if (std::isnan(v)) v = (++infinities % 2) ? std::numeric_limits<float>::infinity() : -std::numeric_limits<float>::infinity();
     EXPECT_GT(infinities, 0);
-    checkJitCase(c);
+    checkFirstFunction(*m, fmt::format("bias gradient over {} channels", channels), std::move(inputs));
   }
 }
 
